@@ -1,0 +1,54 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "vhdtool",
+    products: [
+        .library(name: "VHDFormat", targets: ["VHDFormat"]),
+        .library(name: "VHD", targets: ["VHD"]),
+        .executable(name: "vhdtool", targets: ["vhdtool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // Bytes <-> values. No files, no Foundation, no dependencies.
+        .target(name: "VHDFormat"),
+        // Files: opening, validating and (later) reading and writing disks.
+        .target(
+            name: "VHD",
+            dependencies: [
+                "VHDFormat",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]),
+        // Argument parsing and printing only.
+        .executableTarget(
+            name: "vhdtool",
+            dependencies: [
+                "VHD",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .target(
+            name: "TestSupport",
+            dependencies: ["VHDFormat", "VHD"],
+            path: "Tests/TestSupport"),
+        .testTarget(
+            name: "VHDFormatTests",
+            dependencies: [
+                "VHDFormat", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(
+            name: "VHDTests",
+            dependencies: [
+                "VHD", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(
+            name: "vhdtoolTests",
+            dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,60 @@
+import SystemPackage
+import VHDFormat
+
+/// One image file, opened and validated: a VHD with its layout, or a raw disk.
+///
+/// The file stays open only inside ``withOpened(at:options:_:)``.
+public struct DiskImage {
+    /// What the file holds.
+    public enum Contents: Sendable, Equatable {
+        /// The file itself is the disk.
+        case raw
+        /// A VHD and its validated metadata.
+        case vhd(VHDLayout)
+    }
+
+    public let file: HostFile
+    public let contents: Contents
+
+    /// Opens `path`, detects its format from its content and validates a VHD's whole layout.
+    ///
+    /// - Parameters:
+    ///   - path: the image file.
+    ///   - options: whether bad checksums are refused (the default) or reported.
+    ///   - body: runs with the opened image; the file is closed when it returns.
+    /// - Throws: ``VHDError`` if the file cannot be read, is of an unsupported format (VHDX,
+    ///   qcow2, VMDK, ...) or is a broken VHD; whatever `body` throws.
+    public static func withOpened<R>(
+        at path: FilePath, options: OpenOptions = OpenOptions(), _ body: (DiskImage) throws -> R
+    ) throws -> R {
+        try HostFile.withOpened(at: path) { file in
+            let contents: Contents
+            switch try ImageFormat.detect(file) {
+            case .raw: contents = .raw
+            case .vhd: contents = .vhd(try VHDLayout(reading: file, options: options))
+            }
+            return try body(DiskImage(file: file, contents: contents))
+        }
+    }
+
+    public var format: ImageFormat {
+        switch contents {
+        case .raw: .raw
+        case .vhd: .vhd
+        }
+    }
+
+    /// The size of the virtual disk in bytes.
+    public var virtualSize: UInt64 {
+        switch contents {
+        case .raw: UInt64(file.sizeInBytes)
+        case let .vhd(layout): layout.virtualSize
+        }
+    }
+
+    /// The VHD layout, or nil for a raw image.
+    public var layout: VHDLayout? {
+        if case let .vhd(layout) = contents { return layout }
+        return nil
+    }
+}

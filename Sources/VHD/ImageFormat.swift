@@ -1,0 +1,52 @@
+import VHDFormat
+
+/// What a file holds, decided from its content, never from its name.
+public enum ImageFormat: String, Sendable, Equatable, CustomStringConvertible {
+    /// A VHD: a "conectix" footer at the end of the file or its copy at offset 0.
+    case vhd
+    /// Anything that is not recognized as another format: the file is the disk.
+    case raw
+
+    public var description: String { rawValue }
+
+    /// Formats recognized only to refuse them by name, with the magic bytes at offset 0.
+    static let unsupportedSignatures: [(name: String, magic: [UInt8])] = [
+        ("VHDX", Array("vhdxfile".utf8)),
+        ("qcow2", [0x51, 0x46, 0x49, 0xFB]),  // "QFI\xfb"
+        ("VMDK", Array("KDMV".utf8)),
+        ("VMDK", Array("COWD".utf8)),
+        ("VMDK descriptor", Array("# Disk DescriptorFile".utf8)),
+        ("VDI", [0x7F, 0x10, 0xDA, 0xBE]),  // signature at offset 64, checked separately
+        ("gzip-compressed", [0x1F, 0x8B]),
+    ]
+
+    /// Detects the format of `source`.
+    ///
+    /// - Throws: ``VHDError/Kind/unsupportedFormat(_:)`` for VHDX, qcow2, VMDK, VDI and gzip
+    ///   files; an I/O error if the file cannot be read.
+    public static func detect(_ source: some ByteSource) throws(VHDError) -> ImageFormat {
+        let size = source.sizeInBytes
+        let head = try source.bytes(at: 0, count: Int(min(size, 512)))
+        for (name, magic) in unsupportedSignatures where name != "VDI" && head.starts(with: magic) {
+            throw VHDError(path: source.name, .unsupportedFormat(name))
+        }
+        if head.count >= 68, head[64..<68].elementsEqual([0x7F, 0x10, 0xDA, 0xBE]) {
+            throw VHDError(path: source.name, .unsupportedFormat("VDI"))
+        }
+        if hasCookie(head, at: 0) { return .vhd }
+        if size >= Int64(Footer.legacySize) {
+            let tail = try source.bytes(at: size - Int64(Footer.legacySize), count: Footer.legacySize)
+            if hasCookie(tail, at: 0) { return .vhd }  // 511-byte legacy footer
+        }
+        if size >= Int64(Footer.size) {
+            let tail = try source.bytes(at: size - Int64(Footer.size), count: Footer.size)
+            if hasCookie(tail, at: 0) { return .vhd }
+        }
+        return .raw
+    }
+
+    static func hasCookie(_ bytes: [UInt8], at offset: Int) -> Bool {
+        guard bytes.count >= offset + 8 else { return false }
+        return bytes[offset..<(offset + 8)].elementsEqual(withUnsafeBytes(of: Footer.cookie.bigEndian) { Array($0) })
+    }
+}

@@ -1,0 +1,100 @@
+import SystemPackage
+import VHDFormat
+
+/// Why an image could not be opened, read or trusted: what was found, where, in which file.
+public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file the problem is in, as the caller named it.
+    public var path: String
+    public var kind: Kind
+
+    public init(path: String, _ kind: Kind) {
+        self.path = path
+        self.kind = kind
+    }
+
+    public enum Kind: Sendable, Equatable {
+        /// A system call failed.
+        case io(call: String, offset: Int64?, errno: Errno)
+        /// The file ended before `offset + needed` bytes.
+        case unexpectedEndOfFile(offset: Int64, needed: Int)
+        /// A structure's bytes are malformed; `offset` is where the structure starts in the file.
+        case format(VHDFormatError, offset: Int64)
+        /// A checksum is wrong and the caller did not accept bad checksums.
+        case checksumRefused(Structure, offset: Int64, stored: UInt32, computed: UInt32)
+        /// Neither the end of the file nor its start holds a VHD footer.
+        case notAVHD(reason: String)
+        /// The file is a disk image of a format this project does not read.
+        case unsupportedFormat(String)
+        /// The dynamic header does not fit in the file.
+        case headerOutsideFile(offset: UInt64, fileSize: Int64)
+        /// The block size is not a power of two from 512 bytes to 256 MiB.
+        case invalidBlockSize(UInt32)
+        /// The BAT has fewer entries than the virtual size needs.
+        case tableTooSmall(entries: UInt32, needed: UInt64)
+        /// The BAT does not fit in the file.
+        case tableOutsideFile(offset: UInt64, sizeInBytes: UInt64, fileSize: Int64)
+        /// A block's bitmap and data do not fit in the file before its footer.
+        case blockOutsideFile(blockIndex: Int, offset: UInt64, end: UInt64, limit: Int64)
+        /// Two BAT entries claim overlapping bytes of the file.
+        case blocksOverlap(blockIndex: Int, otherBlockIndex: Int, offset: UInt64)
+        /// A block claims bytes that hold a footer, the header, the BAT or a locator.
+        case blockOverlapsMetadata(blockIndex: Int, offset: UInt64, metadata: String)
+        /// A fixed disk's file is shorter than its virtual size plus the footer.
+        case fixedDiskTruncated(virtualSize: UInt64, dataBytesInFile: Int64)
+        /// A parent locator's path lies outside the file or is absurdly long.
+        case locatorOutsideFile(index: Int, offset: UInt64, length: UInt32, fileSize: Int64)
+        case locatorTooLong(index: Int, length: UInt32)
+    }
+
+    public var description: String {
+        let name = path
+        switch kind {
+        case let .io(call, offset, errno):
+            let place = offset.map { " at offset \($0)" } ?? ""
+            return "'\(call)' failed\(place) in \(name): \(errno.description)"
+        case let .unexpectedEndOfFile(offset, needed):
+            return "\(name) ended before \(needed) bytes could be read at offset \(offset)"
+        case let .format(error, offset):
+            return "\(name): \(error) (structure at offset \(offset))"
+        case let .checksumRefused(structure, offset, stored, computed):
+            return "\(name): \(structure) checksum at offset \(offset + (structure == .footer ? 64 : 36)) "
+                + "is \(hexText(stored)) but the bytes sum to \(hexText(computed)); "
+                + "pass --ignore-checksums to use the image anyway"
+        case let .notAVHD(reason):
+            return "\(name) is not a VHD: \(reason)"
+        case let .unsupportedFormat(format):
+            return "\(name) is a \(format) image, which vhdtool does not read (it reads VHD and raw images)"
+        case let .headerOutsideFile(offset, fileSize):
+            return "\(name): the footer puts the dynamic disk header at offset \(offset), "
+                + "but 1024 bytes there do not fit in the file of \(fileSize) bytes"
+        case let .invalidBlockSize(size):
+            return "\(name): block size \(size) is not a power of two from 512 bytes to 256 MiB"
+        case let .tableTooSmall(entries, needed):
+            return "\(name): the block allocation table has \(entries) entries but the virtual size needs \(needed)"
+        case let .tableOutsideFile(offset, size, fileSize):
+            return "\(name): the block allocation table (\(size) bytes at offset \(offset)) "
+                + "does not fit in the file of \(fileSize) bytes"
+        case let .blockOutsideFile(index, offset, end, limit):
+            return "\(name): block \(index) occupies bytes \(offset)..<\(end) of the file, "
+                + "past the end of its data area at \(limit)"
+        case let .blocksOverlap(index, other, offset):
+            return "\(name): blocks \(other) and \(index) overlap in the file (block \(index) starts at offset \(offset))"
+        case let .blockOverlapsMetadata(index, offset, metadata):
+            return "\(name): block \(index) at offset \(offset) overlaps the \(metadata)"
+        case let .fixedDiskTruncated(virtualSize, available):
+            return "\(name): a fixed disk of \(virtualSize) bytes needs that many bytes before its footer, "
+                + "but the file holds only \(available)"
+        case let .locatorOutsideFile(index, offset, length, fileSize):
+            return "\(name): parent locator \(index) points at \(length) bytes at offset \(offset), "
+                + "outside the file of \(fileSize) bytes"
+        case let .locatorTooLong(index, length):
+            return "\(name): parent locator \(index) claims a path of \(length) bytes (at most 65536 are allowed)"
+        }
+    }
+}
+
+/// `0x1A2B3C4D`.
+func hexText(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16, uppercase: true)
+    return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
+}

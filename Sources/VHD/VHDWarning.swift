@@ -1,0 +1,80 @@
+import VHDFormat
+
+/// Something odd about an image that does not stop it from being read. `inspect` lists these.
+public enum VHDWarning: Sendable, Equatable, CustomStringConvertible {
+    /// A stored checksum is wrong (reported when the caller accepts bad checksums).
+    case checksumMismatch(Structure, offset: Int64, stored: UInt32, computed: UInt32)
+    /// The footer at the end is damaged or missing; the copy at offset 0 is used.
+    case footerRecoveredFromCopy(reason: String)
+    /// The file ends with a 511-byte footer (file size 512n + 511), as some old tools wrote.
+    case legacyShortFooter
+    /// A dynamic or differencing disk without a usable footer copy at offset 0.
+    case footerCopyMissing(reason: String)
+    /// The copy at offset 0 differs from the footer at the end.
+    case footerCopyDiffers
+    /// The geometry's product differs from the current size; `qemuSize` is what qemu-img reads.
+    case chsSizeDiffers(currentSize: UInt64, chsSize: UInt64, qemuSize: UInt64)
+    case unexpectedFormatVersion(Structure, UInt32)
+    case unexpectedDataOffset(Structure, UInt64)
+    case reservedFeatureBitClear
+    case temporaryDisk
+    case savedState
+    case timestampInFuture(VHDTimestamp)
+    case virtualSizeNotSectorMultiple(UInt64)
+    /// A fixed disk's file holds more bytes between the data and the footer than the size says.
+    case fixedDiskTrailingBytes(Int64)
+    /// The BAT has more entries than the virtual size needs; the extra ones are ignored.
+    case tableHasExtraEntries(entries: UInt32, needed: UInt64)
+    case zeroParentUniqueId
+    case locatorLengthExceedsSpace(index: Int, length: UInt32, spaceInBytes: UInt64)
+    case locatorsOnDynamicDisk(count: Int)
+    case noParentLocators
+    /// Why Azure would refuse the image as it is.
+    case notAzureReady(reason: String)
+
+    public var description: String {
+        switch self {
+        case let .checksumMismatch(structure, offset, stored, computed):
+            "\(structure) checksum (at offset \(offset)) is \(hexText(stored)) but the bytes sum to \(hexText(computed))"
+        case let .footerRecoveredFromCopy(reason):
+            "footer recovered from the copy at offset 0: \(reason)"
+        case .legacyShortFooter:
+            "the file ends with a 511-byte footer (an old tool's layout); the missing reserved byte reads as 0"
+        case let .footerCopyMissing(reason):
+            "no usable footer copy at offset 0: \(reason)"
+        case .footerCopyDiffers:
+            "the footer copy at offset 0 differs from the footer at the end"
+        case let .chsSizeDiffers(current, chs, qemu):
+            "CHS geometry gives \(chs) bytes but the current size is \(current) bytes; vhdtool uses the current size"
+                + (qemu == current ? "" : ", qemu-img reads \(qemu) bytes")
+        case let .unexpectedFormatVersion(structure, version):
+            "\(structure) version is \(hexText(version)), expected 0x00010000"
+        case let .unexpectedDataOffset(structure, offset):
+            "\(structure) data offset is \(offset), expected all ones (0xFFFFFFFFFFFFFFFF)"
+        case .reservedFeatureBitClear:
+            "the footer's reserved feature bit 0x2 is clear; the specification says it must be set"
+        case .temporaryDisk:
+            "the footer marks the disk as temporary (a candidate for deletion on shutdown)"
+        case .savedState:
+            "the footer's saved-state flag is set: the disk belongs to a virtual machine in a saved state"
+        case let .timestampInFuture(timestamp):
+            "the creation time \(timestamp) is in the future"
+        case let .virtualSizeNotSectorMultiple(size):
+            "the virtual size \(size) is not a whole number of 512-byte sectors"
+        case let .fixedDiskTrailingBytes(count):
+            "\(count) bytes between the end of the disk's data and the footer are not part of the disk"
+        case let .tableHasExtraEntries(entries, needed):
+            "the block allocation table has \(entries) entries but the virtual size needs only \(needed); the rest are ignored"
+        case .zeroParentUniqueId:
+            "the differencing disk records an all-zero parent UUID"
+        case let .locatorLengthExceedsSpace(index, length, space):
+            "parent locator \(index) holds \(length) bytes in a space of \(space) bytes"
+        case let .locatorsOnDynamicDisk(count):
+            "a dynamic disk has \(count) parent locator\(count == 1 ? "" : "s"), which only differencing disks use"
+        case .noParentLocators:
+            "the differencing disk has no parent locators; its parent can be found only by name"
+        case let .notAzureReady(reason):
+            "not Azure-ready: \(reason)"
+        }
+    }
+}

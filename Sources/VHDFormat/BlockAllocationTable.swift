@@ -1,0 +1,58 @@
+/// The block allocation table (BAT): for each block of a dynamic or differencing disk, the
+/// sector number where the block's sector bitmap starts, or ``unallocated``.
+///
+/// Entries are big-endian 32-bit sector numbers at the header's table offset; the table is
+/// padded to a whole sector.
+public struct BlockAllocationTable: Hashable, Sendable {
+    /// BAT entry of a block never written (zeros in a dynamic disk, the parent's data in a
+    /// differencing disk).
+    public static let unallocated: UInt32 = 0xFFFF_FFFF
+
+    /// One entry per block, in block order.
+    public var entries: [UInt32]
+
+    public init(entries: [UInt32]) { self.entries = entries }
+
+    /// A table of `count` unallocated entries.
+    public init(unallocatedCount count: Int) {
+        entries = [UInt32](repeating: Self.unallocated, count: count)
+    }
+
+    /// Bytes the table of `entryCount` entries takes in the file: 4 per entry, padded to 512.
+    public static func sizeInBytes(entryCount: Int) -> Int { (entryCount * 4 + 511) / 512 * 512 }
+
+    /// Decodes `entryCount` entries in one pass over `bytes`.
+    ///
+    /// - Throws: ``VHDFormatError/truncated(_:needed:available:)`` if `bytes` holds fewer than
+    ///   4 x `entryCount` bytes.
+    public init(parsing bytes: RawSpan, entryCount: Int) throws(VHDFormatError) {
+        let needed = entryCount.multipliedReportingOverflow(by: 4)
+        guard entryCount >= 0, !needed.overflow, bytes.byteCount >= needed.partialValue else {
+            throw .truncated(.blockAllocationTable, needed: needed.overflow ? .max : needed.partialValue,
+                             available: bytes.byteCount)
+        }
+        entries = bytes.withUnsafeBytes { buffer in
+            [UInt32](unsafeUninitializedCapacity: entryCount) { table, initialized in
+                for index in 0..<entryCount {
+                    table[index] = UInt32(bigEndian: buffer.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self))
+                }
+                initialized = entryCount
+            }
+        }
+    }
+
+    /// The table as stored: big-endian entries, padded to a whole sector with 0xFF bytes (as
+    /// QEMU and Hyper-V leave the unused tail).
+    public func serialized() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0xFF, count: Self.sizeInBytes(entryCount: entries.count))
+        bytes.withUnsafeMutableBytes { buffer in
+            for (index, entry) in entries.enumerated() {
+                buffer.storeBytes(of: entry.bigEndian, toByteOffset: 4 * index, as: UInt32.self)
+            }
+        }
+        return bytes
+    }
+
+    /// Number of blocks with storage in this file.
+    public var allocatedCount: Int { entries.count { $0 != Self.unallocated } }
+}

@@ -1,0 +1,36 @@
+/// The checksum of the footer and of the dynamic disk header.
+///
+/// The specification: the one's complement of the sum of all bytes of the structure, with the
+/// checksum field itself taken as zero. Footer field at offset 64, header field at offset 36.
+public enum Checksum {
+    /// The checksum of `bytes`, skipping the four bytes at `fieldOffset`.
+    public static func compute(_ bytes: RawSpan, checksumFieldAt fieldOffset: Int) -> UInt32 {
+        bytes.withUnsafeBytes { buffer in
+            var sum: UInt32 = 0
+            for (index, byte) in buffer.enumerated()
+            where index < fieldOffset || index >= fieldOffset + 4 {
+                sum &+= UInt32(byte)
+            }
+            return ~sum
+        }
+    }
+
+    /// The checksum of a footer's bytes (the first 512, or 511 for a legacy short footer).
+    public static func footer(_ bytes: RawSpan) -> UInt32 {
+        compute(bytes.extracting(0..<min(bytes.byteCount, Footer.size)), checksumFieldAt: 64)
+    }
+
+    /// The checksum of a dynamic disk header's 1024 bytes.
+    public static func dynamicHeader(_ bytes: RawSpan) -> UInt32 {
+        compute(bytes.extracting(0..<min(bytes.byteCount, DynamicHeader.size)), checksumFieldAt: 36)
+    }
+}
+
+/// Whether a parser rejects a structure whose stored checksum is wrong.
+///
+/// Real images with wrong checksums exist; `inspect` reads them and reports, operations that
+/// trust the structure refuse them unless the user says otherwise.
+public enum ChecksumPolicy: Sendable, Equatable {
+    case verify
+    case ignore
+}

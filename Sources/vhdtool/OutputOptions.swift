@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+
+/// `--json`: the one switch between text for people and JSON for scripts.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON (sorted camelCase keys, sizes in bytes) instead of text.")
+    var json = false
+
+    /// Prints `value` as JSON, or `text()` when `--json` is not given.
+    func print<Value: Encodable>(_ value: Value, text: (Value) -> String) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            let data = try encoder.encode(value)
+            FileHandle.standardOutput.write(data)
+            FileHandle.standardOutput.write(Data("\n".utf8))
+        } else {
+            Swift.print(text(value), terminator: "")
+        }
+    }
+}
+
+/// Sizes for people: "10485760 bytes (10 MiB)".
+func bytesText<T: BinaryInteger>(_ count: T) -> String {
+    "\(count) bytes" + (count >= 1024 ? " (\(humanSize(UInt64(count))))" : "")
+}
+
+/// "10 MiB", "4.02 GiB": binary units, up to three significant decimals.
+func humanSize(_ count: UInt64) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    var value = Double(count)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    if unit == 0 { return "\(count) bytes" }
+    let rounded = (value * 100).rounded() / 100
+    let text = rounded == rounded.rounded() ? String(Int(rounded)) : String(format: "%.2f", rounded)
+    return "\(text) \(units[unit])"
+}
+
+/// Lines of "label: value", with the values aligned.
+struct AlignedLines {
+    private var rows: [(String, String)] = []
+
+    mutating func add(_ label: String, _ value: String) { rows.append((label, value)) }
+
+    var text: String {
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { label, value in
+            label + ":" + String(repeating: " ", count: width - label.count + 1) + value + "\n"
+        }.joined()
+    }
+}

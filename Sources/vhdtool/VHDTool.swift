@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct VHDTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vhdtool",
+        abstract: "Inspect, read and convert Microsoft VHD disk images.",
+        subcommands: [Inspect.self])
+}
