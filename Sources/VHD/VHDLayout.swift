@@ -111,14 +111,13 @@ private struct LayoutReader<Source: ByteSource> {
     func error(_ kind: VHDError.Kind) -> VHDError { VHDError(path: source.name, kind) }
 
     mutating func read() throws(VHDError) -> VHDLayout {
-        let (footer, location, footerOffset, copy, endFooterPresent) = try readFooters()
+        let (footer, location, footerOffset, copy, dataAreaEnd) = try readFooters()
         try checkChecksum(.footer, offset: footerOffset, stored: footer.checksum, computed: footer.computedChecksum)
         checkFooterFields(footer)
 
         var layout = VHDLayout(
             fileSize: fileSize, footer: footer, footerLocation: location, footerOffset: footerOffset,
             footerCopy: copy, dynamic: nil, warnings: [])
-        let dataAreaEnd = endFooterPresent ? footerOffset : fileSize
         switch footer.diskType {
         case .fixed:
             try checkFixedData(footer, dataAreaEnd: dataAreaEnd)
@@ -132,8 +131,12 @@ private struct LayoutReader<Source: ByteSource> {
     // MARK: Footers
 
     /// Finds the footer: at the end (512 or 511 bytes), else the copy at offset 0.
+    ///
+    /// - Returns: the footer in use, where it was found, the copy at offset 0 if it parses, and
+    ///   where the data area ends: before the end footer when the end holds a "conectix"
+    ///   cookie, else at the end of the file (a truncated file, or a zeroed footer).
     mutating func readFooters() throws(VHDError)
-        -> (Footer, FooterLocation, Int64, copy: Footer?, endFooterPresent: Bool)
+        -> (Footer, FooterLocation, Int64, copy: Footer?, dataAreaEnd: Int64)
     {
         guard fileSize >= Int64(Footer.legacySize) else {
             throw error(.notAVHD(reason: "the file has \(fileSize) bytes, fewer than a 512-byte footer"))
@@ -152,7 +155,7 @@ private struct LayoutReader<Source: ByteSource> {
         }
         if endResult == nil, fileSize >= Int64(Footer.size) {
             let tail = try source.bytes(at: endOffset, count: Footer.size)
-            endResult = parseFooter(tail)
+            if ImageFormat.hasCookie(tail, at: 0) { endResult = parseFooter(tail) }
         }
 
         // The copy at offset 0 (only dynamic and differencing disks have one).
@@ -173,7 +176,7 @@ private struct LayoutReader<Source: ByteSource> {
         case let .success(end):
             if let copy, !end.checksumIsValid, copy.checksumIsValid, end.diskType != .fixed {
                 warnings.append(.footerRecoveredFromCopy(reason: "the footer at the end has a wrong checksum"))
-                return (copy, .copyAtStart, 0, copy, true)
+                return (copy, .copyAtStart, 0, copy, endOffset)
             }
             if endLocation == .legacyEnd { warnings.append(.legacyShortFooter) }
             if end.diskType != .fixed {
@@ -183,17 +186,18 @@ private struct LayoutReader<Source: ByteSource> {
                     warnings.append(.footerCopyMissing(reason: copyProblem))
                 }
             }
-            return (end, endLocation, endOffset, copy, true)
+            return (end, endLocation, endOffset, copy, endOffset)
         case let .failure(failure):
             if let copy {
                 warnings.append(.footerRecoveredFromCopy(reason: "the footer at the end is damaged: \(failure)"))
-                return (copy, .copyAtStart, 0, copy, true)
+                return (copy, .copyAtStart, 0, copy, endOffset)
             }
             throw error(.format(failure, offset: endOffset))
         case nil:
             if let copy {
-                warnings.append(.footerRecoveredFromCopy(reason: "the end of the file holds no footer (truncated?)"))
-                return (copy, .copyAtStart, 0, copy, false)
+                warnings.append(.footerRecoveredFromCopy(
+                    reason: "the last 512 bytes hold no footer (the file may be truncated)"))
+                return (copy, .copyAtStart, 0, copy, fileSize)
             }
             throw error(.notAVHD(reason: "neither its last 512 bytes nor its first hold a \"conectix\" footer"))
         }
