@@ -278,12 +278,14 @@ private struct LayoutReader<Source: ByteSource> {
         if UInt64(header.maxTableEntries) > neededEntries {
             warnings.append(.tableHasExtraEntries(entries: header.maxTableEntries, needed: neededEntries))
         }
-        // neededEntries <= maxTableEntries < 2^32, so the product cannot overflow.
+        // The whole declared table must lie in the file, though only the entries the virtual
+        // size uses are read: neededEntries <= maxTableEntries < 2^32, so nothing overflows.
         let entryCount = Int(neededEntries)
-        let tableBytes = UInt64(entryCount) * 4
-        guard let tableEnd = sum(header.tableOffset, tableBytes), tableEnd <= UInt64(fileSize) else {
-            throw error(.tableOutsideFile(offset: header.tableOffset, sizeInBytes: tableBytes, fileSize: fileSize))
+        let declaredTableBytes = UInt64(header.maxTableEntries) * 4
+        guard let tableEnd = sum(header.tableOffset, declaredTableBytes), tableEnd <= UInt64(fileSize) else {
+            throw error(.tableOutsideFile(offset: header.tableOffset, sizeInBytes: declaredTableBytes, fileSize: fileSize))
         }
+        let tableBytes = UInt64(entryCount) * 4
         let tableData = try source.bytes(at: Int64(header.tableOffset), count: Int(tableBytes))
         let table: BlockAllocationTable
         do throws(VHDFormatError) {
