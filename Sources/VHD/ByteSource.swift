@@ -11,6 +11,15 @@ public protocol ByteSource {
     ///
     /// - Throws: ``VHDError`` on an I/O error or if the source ends before the buffer is full.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(VHDError)
+    /// The parts of `range` that the host really stores, in order; the rest are holes that read
+    /// as zeros. Sources without holes return `[range]`.
+    func storedRanges(in range: Range<Int64>) throws(VHDError) -> [Range<Int64>]
+}
+
+extension ByteSource {
+    public func storedRanges(in range: Range<Int64>) throws(VHDError) -> [Range<Int64>] {
+        range.isEmpty ? [] : [range]
+    }
 }
 
 extension ByteSource {
@@ -20,14 +29,7 @@ extension ByteSource {
             throw VHDError(path: name, .unexpectedEndOfFile(offset: offset, needed: count))
         }
         var result = [UInt8](repeating: 0, count: count)
-        let outcome: Result<Void, VHDError> = result.withUnsafeMutableBytes { buffer in
-            do throws(VHDError) {
-                return .success(try read(into: buffer, at: offset))
-            } catch {
-                return .failure(error)
-            }
-        }
-        try outcome.get()
+        try result.withMutableBytes { (buffer) throws(VHDError) in try read(into: buffer, at: offset) }
         return result
     }
 }

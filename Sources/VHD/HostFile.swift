@@ -8,26 +8,36 @@ public struct HostFile: ByteSource {
 
     public var name: String { path.string }
 
-    /// Opens `path` read-only for the duration of `body`.
+    /// Opens `path` read-only; the caller closes it with ``close()``.
     ///
-    /// - Throws: ``VHDError`` if the file cannot be opened or its size read; whatever `body` throws.
-    public static func withOpened<R>(at path: FilePath, _ body: (HostFile) throws -> R) throws -> R {
+    /// - Throws: ``VHDError`` if the file cannot be opened or its size read.
+    public static func open(_ path: FilePath) throws(VHDError) -> HostFile {
         let descriptor: FileDescriptor
         do {
             descriptor = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
         } catch {
             throw VHDError(path: path.string, .io(call: "open", offset: nil, errno: error as? Errno ?? .ioError))
         }
-        return try descriptor.closeAfter {
-            let size: Int64
-            do {
-                size = try descriptor.seek(offset: 0, from: .end)
-            } catch {
-                throw VHDError(path: path.string, .io(call: "lseek", offset: nil, errno: error as? Errno ?? .ioError))
-            }
-            return try body(HostFile(descriptor: descriptor, path: path, sizeInBytes: size))
+        do {
+            let size = try descriptor.seek(offset: 0, from: .end)
+            return HostFile(descriptor: descriptor, path: path, sizeInBytes: size)
+        } catch {
+            try? descriptor.close()
+            throw VHDError(path: path.string, .io(call: "lseek", offset: nil, errno: error as? Errno ?? .ioError))
         }
     }
+
+    /// Opens `path` read-only for the duration of `body`.
+    ///
+    /// - Throws: ``VHDError`` if the file cannot be opened or its size read; whatever `body` throws.
+    public static func withOpened<R>(at path: FilePath, _ body: (HostFile) throws -> R) throws -> R {
+        let file = try open(path)
+        defer { file.close() }
+        return try body(file)
+    }
+
+    /// Closes the descriptor. Errors of close(2) on a read-only file carry no lost data.
+    public func close() { try? descriptor.close() }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(VHDError) {
         var done = 0
@@ -46,4 +56,46 @@ public struct HostFile: ByteSource {
             done += count
         }
     }
+
+    /// The stored parts of `range`, found with lseek(SEEK_DATA) and lseek(SEEK_HOLE). A
+    /// filesystem without hole support reports everything as stored.
+    public func storedRanges(in range: Range<Int64>) throws(VHDError) -> [Range<Int64>] {
+        var result: [Range<Int64>] = []
+        var position = range.lowerBound
+        while position < range.upperBound {
+            let dataStart: Int64
+            do {
+                dataStart = try descriptor.seek(offset: position, from: .data)
+            } catch Errno.noSuchAddressOrDevice {
+                break  // only a hole from here to the end of the file
+            } catch Errno.invalidArgument {
+                result.append(position..<range.upperBound)  // no SEEK_DATA on this filesystem
+                break
+            } catch {
+                throw VHDError(path: name, .io(call: "lseek(SEEK_DATA)", offset: position, errno: error as? Errno ?? .ioError))
+            }
+            if dataStart >= range.upperBound { break }
+            let holeStart: Int64
+            do {
+                holeStart = try descriptor.seek(offset: dataStart, from: .hole)
+            } catch {
+                throw VHDError(path: name, .io(call: "lseek(SEEK_HOLE)", offset: dataStart, errno: error as? Errno ?? .ioError))
+            }
+            let end = min(holeStart, range.upperBound)
+            result.append(dataStart..<end)
+            position = end
+        }
+        return result
+    }
+}
+
+extension FileDescriptor.SeekOrigin {
+    // SEEK_DATA and SEEK_HOLE, which swift-system names only on Darwin and FreeBSD.
+    #if os(Linux)
+    static let data = FileDescriptor.SeekOrigin(rawValue: 3)
+    static let hole = FileDescriptor.SeekOrigin(rawValue: 4)
+    #else
+    static let data = FileDescriptor.SeekOrigin(rawValue: 4)
+    static let hole = FileDescriptor.SeekOrigin(rawValue: 3)
+    #endif
 }

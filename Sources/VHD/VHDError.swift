@@ -44,6 +44,24 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A parent locator's path lies outside the file or is absurdly long.
         case locatorOutsideFile(index: Int, offset: UInt64, length: UInt32, fileSize: Int64)
         case locatorTooLong(index: Int, length: UInt32)
+        /// No candidate path for a differencing disk's parent exists.
+        case parentNotFound(name: String, tried: [String])
+        /// The parent's footer UUID is not the one the child recorded.
+        case parentMismatch(parent: String, recorded: String, found: String)
+        /// A chain leads back to a file already in it.
+        case chainCycle(at: String)
+        /// A chain longer than the limit.
+        case chainTooDeep(limit: Int)
+        /// A virtual range outside the disk.
+        case outOfRange(offset: UInt64, length: Int, virtualSize: UInt64)
+        /// The output exists and overwriting was not asked for.
+        case destinationExists
+        /// Source and destination are the same file.
+        case sameFile(source: String)
+        /// The user interrupted the operation.
+        case cancelled
+        /// A compressed stream is corrupt.
+        case compressedDataCorrupt(reason: String)
     }
 
     public var description: String {
@@ -89,6 +107,26 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "outside the file of \(fileSize) bytes"
         case let .locatorTooLong(index, length):
             return "\(name): parent locator \(index) claims a path of \(length) bytes (at most 65536 are allowed)"
+        case let .parentNotFound(parentName, tried):
+            return "\(name): its parent \"\(parentName)\" was not found; tried "
+                + tried.map { "'\($0)'" }.joined(separator: ", ") + " (pass --parent PATH)"
+        case let .parentMismatch(parent, recorded, found):
+            return "\(name) records parent UUID \(recorded) but \(parent) has UUID \(found) "
+                + "(pass --ignore-parent-uuid to use it anyway)"
+        case let .chainCycle(path):
+            return "\(name): the chain of parents loops back to \(path)"
+        case let .chainTooDeep(limit):
+            return "\(name): the chain of parents is longer than \(limit) disks"
+        case .destinationExists:
+            return "\(name) exists; pass --force to replace it"
+        case let .sameFile(source):
+            return "\(name) is the same file as the source \(source)"
+        case .cancelled:
+            return "interrupted; \(name) was left as it was"
+        case let .compressedDataCorrupt(reason):
+            return "\(name): the compressed data is corrupt (\(reason))"
+        case let .outOfRange(offset, length, virtualSize):
+            return "\(name): \(length) bytes at virtual offset \(offset) are outside the disk of \(virtualSize) bytes"
         }
     }
 }

@@ -1,0 +1,137 @@
+import SystemPackage
+import VHDFormat
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Opens a disk and resolves its chain of parents.
+///
+/// A parent is looked for, in order, at: the caller's explicit path (for the first parent only),
+/// each W2ru locator relative to the child's folder, each W2ku locator, a MacX file URL, and the
+/// header's parent name in the child's folder. The first file that exists is opened; its footer
+/// UUID must equal the UUID the child recorded.
+struct ChainOpener {
+    let options: DiskOptions
+
+    func open(_ path: FilePath, keep: (HostFile) -> Void) throws(VHDError) -> Disk {
+        var layers: [DiskLayer] = []
+        var warnings: [String] = []
+        var seen: Set<FileIdentity> = []
+        var current = path
+        while true {
+            let file = try HostFile.open(current)
+            keep(file)
+            let identity = try FileIdentity(file)
+            guard seen.insert(identity).inserted else {
+                throw VHDError(path: path.string, .chainCycle(at: current.string))
+            }
+            let contents: DiskImage.Contents
+            switch try ImageFormat.detect(file) {
+            case .raw:
+                guard layers.isEmpty else {
+                    throw VHDError(path: current.string, .notAVHD(reason: "it is the parent of \(layers.last!.file.name) but holds no VHD footer"))
+                }
+                contents = .raw
+            case .vhd:
+                contents = .vhd(try VHDLayout(reading: file, options: options.open))
+            }
+            let layer = DiskLayer(file: file, contents: contents)
+            if let child = layers.last?.layout, let header = child.dynamic?.header, let parent = layer.layout {
+                try check(parent: parent, file: file, against: header, childName: layers.last!.file.name, warnings: &warnings)
+            }
+            layers.append(layer)
+            guard let layout = layer.layout, layout.diskType == .differencing, let dynamic = layout.dynamic else { break }
+            guard layers.count < options.maximumChainDepth else {
+                throw VHDError(path: path.string, .chainTooDeep(limit: options.maximumChainDepth))
+            }
+            current = try resolveParent(of: current, dynamic: dynamic, explicit: layers.count == 1 ? options.parentPath : nil)
+        }
+        return Disk(layers: layers, chainWarnings: warnings)
+    }
+
+    /// The candidate paths for the parent of `child`, in the order they are tried.
+    static func candidates(for child: FilePath, dynamic: DynamicLayout, explicit: FilePath?) -> [FilePath] {
+        var result: [FilePath] = []
+        if let explicit { result.append(explicit) }
+        let folder = child.removingLastComponent()
+        let located = dynamic.locators.filter { $0.path?.isEmpty == false }
+        for entry in located where entry.locator.platformCode == .w2ru || entry.locator.platformCode == .wi2r {
+            result.append(folder.pushing(FilePath(hostPath(entry.path!))))
+        }
+        for entry in located where entry.locator.platformCode == .w2ku || entry.locator.platformCode == .wi2k {
+            result.append(FilePath(hostPath(entry.path!)))
+        }
+        for entry in located where entry.locator.platformCode == .macX {
+            var path = entry.path!
+            if path.hasPrefix("file://") { path.removeFirst(7) }
+            result.append(FilePath(path))
+        }
+        let name = dynamic.header.parentName
+        if !name.isEmpty, let base = FilePath(hostPath(name)).lastComponent {
+            result.append(folder.appending(base))
+        }
+        var unique: [FilePath] = []
+        for candidate in result where !unique.contains(candidate) { unique.append(candidate) }
+        return unique
+    }
+
+    /// A Windows path with the host's separators: `.\base.vhd` becomes `./base.vhd`.
+    static func hostPath(_ windowsPath: String) -> String {
+        String(windowsPath.map { $0 == "\\" ? "/" : $0 })
+    }
+
+    func resolveParent(of child: FilePath, dynamic: DynamicLayout, explicit: FilePath?) throws(VHDError) -> FilePath {
+        let candidates = Self.candidates(for: child, dynamic: dynamic, explicit: explicit)
+        for candidate in candidates where access(candidate.string, F_OK) == 0 {
+            return candidate
+        }
+        throw VHDError(path: child.string, .parentNotFound(
+            name: dynamic.header.parentName, tried: candidates.map(\.string)))
+    }
+
+    func check(
+        parent: VHDLayout, file: HostFile, against header: DynamicHeader, childName: String, warnings: inout [String]
+    ) throws(VHDError) {
+        if parent.footer.uniqueId != header.parentUniqueId && !options.ignoreParentUUID {
+            throw VHDError(path: childName, .parentMismatch(
+                parent: file.name, recorded: header.parentUniqueId.description, found: parent.footer.uniqueId.description))
+        }
+        if parent.footer.uniqueId != header.parentUniqueId {
+            warnings.append("\(file.name) has UUID \(parent.footer.uniqueId) but \(childName) recorded \(header.parentUniqueId); accepted as asked")
+        }
+        // Writers record the parent file's modification time; a copied parent usually differs.
+        if let modified = try? FileIdentity.modificationTime(file), header.parentTimestamp.rawValue != 0,
+           VHDTimestamp(unixSeconds: modified) != header.parentTimestamp
+        {
+            warnings.append("\(childName) recorded its parent's time as \(header.parentTimestamp) but \(file.name) was modified at \(VHDTimestamp(unixSeconds: modified))")
+        }
+    }
+}
+
+/// Device and inode of an open file: how cycles are recognized whatever the paths say.
+struct FileIdentity: Hashable {
+    var device: UInt64
+    var inode: UInt64
+
+    init(_ file: HostFile) throws(VHDError) {
+        var status = stat()
+        guard fstat(file.descriptor.rawValue, &status) == 0 else {
+            throw VHDError(path: file.name, .io(call: "fstat", offset: nil, errno: Errno(rawValue: errno)))
+        }
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
+    }
+
+    static func modificationTime(_ file: HostFile) throws(VHDError) -> Int64 {
+        var status = stat()
+        guard fstat(file.descriptor.rawValue, &status) == 0 else {
+            throw VHDError(path: file.name, .io(call: "fstat", offset: nil, errno: Errno(rawValue: errno)))
+        }
+        return Int64(status.st_mtim.tv_sec)
+    }
+}

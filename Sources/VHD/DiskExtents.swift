@@ -1,0 +1,128 @@
+import VHDFormat
+
+/// The extent map: what is at each virtual byte, resolved through the chain.
+///
+/// Sector bitmaps decide within an allocated block, for dynamic and differencing disks alike,
+/// as libvhdi reads them: a set bit means the sector is stored in this file; a clear bit means
+/// zeros (dynamic) or the parent's sector (differencing). QEMU ignores bitmaps and returns the
+/// stored bytes, which makes no difference for images whose stored unused sectors are zeros
+/// (Windows) or whose bitmaps are all ones (QEMU).
+extension Disk {
+    /// The extents covering `range` of the virtual disk, in order, adjacent ones of the same
+    /// kind merged.
+    ///
+    /// - Throws: ``VHDError`` if a sector bitmap cannot be read, or the range is outside the disk.
+    public func extents(in range: Range<UInt64>) throws(VHDError) -> [Extent] {
+        try checkRange(range)
+        var merger = ExtentMerger()
+        try walk(range, layer: 0) { merger.add($0) }
+        return merger.extents
+    }
+
+    /// The extents of the whole disk.
+    public func extents() throws(VHDError) -> [Extent] { try extents(in: 0..<virtualSize) }
+
+    func checkRange(_ range: Range<UInt64>) throws(VHDError) {
+        guard range.upperBound <= virtualSize else {
+            throw VHDError(path: layers[0].file.name, .outOfRange(
+                offset: range.lowerBound, length: Int(clamping: range.count), virtualSize: virtualSize))
+        }
+    }
+
+    /// Calls `visit` with the pieces of `range` in order, as layer `index` and its ancestors
+    /// resolve them. Allocates nothing but cached bitmaps.
+    func walk(_ range: Range<UInt64>, layer index: Int, _ visit: (Extent) throws(VHDError) -> Void) throws(VHDError) {
+        guard !range.isEmpty else { return }
+        guard index < layers.count else {
+            return try visit(Extent(start: range.lowerBound, length: UInt64(range.count), source: .zero(layer: index)))
+        }
+        let layer = layers[index]
+        // Past the end of a (smaller) parent: zeros.
+        let inside = range.clamped(to: 0..<layer.virtualSize)
+        if inside.upperBound < range.upperBound {
+            try walkInside(inside, layer: layer, index: index, visit)
+            let tail = max(inside.upperBound, range.lowerBound)..<range.upperBound
+            return try visit(Extent(start: tail.lowerBound, length: UInt64(tail.count), source: .zero(layer: index)))
+        }
+        try walkInside(range, layer: layer, index: index, visit)
+    }
+
+    private func walkInside(
+        _ range: Range<UInt64>, layer: DiskLayer, index: Int, _ visit: (Extent) throws(VHDError) -> Void
+    ) throws(VHDError) {
+        guard !range.isEmpty else { return }
+        switch layer.contents {
+        case .raw:
+            try walkFlat(range, file: layer.file, index: index, visit)
+        case let .vhd(layout):
+            guard let dynamic = layout.dynamic else { return try walkFlat(range, file: layer.file, index: index, visit) }
+            try walkBlocks(range, layer: layer, dynamic: dynamic, index: index, visit)
+        }
+    }
+
+    /// Raw and fixed disks: virtual offset = host offset; host holes read as zeros.
+    private func walkFlat(
+        _ range: Range<UInt64>, file: HostFile, index: Int, _ visit: (Extent) throws(VHDError) -> Void
+    ) throws(VHDError) {
+        var position = range.lowerBound
+        for stored in try file.storedRanges(in: Int64(range.lowerBound)..<Int64(range.upperBound)) {
+            let start = UInt64(stored.lowerBound)
+            if start > position {
+                try visit(Extent(start: position, length: start - position, source: .zero(layer: index)))
+            }
+            try visit(Extent(start: start, length: UInt64(stored.count), source: .data(layer: index, hostOffset: stored.lowerBound)))
+            position = UInt64(stored.upperBound)
+        }
+        if position < range.upperBound {
+            try visit(Extent(start: position, length: range.upperBound - position, source: .zero(layer: index)))
+        }
+    }
+
+    /// Dynamic and differencing disks: block by block through the BAT and sector bitmaps.
+    private func walkBlocks(
+        _ range: Range<UInt64>, layer: DiskLayer, dynamic: DynamicLayout, index: Int,
+        _ visit: (Extent) throws(VHDError) -> Void
+    ) throws(VHDError) {
+        let blockSize = UInt64(dynamic.blockSize)
+        let isDifferencing = layer.layout?.diskType == .differencing
+        let entries = dynamic.table.entries
+        var position = range.lowerBound
+        while position < range.upperBound {
+            let blockIndex = Int(position / blockSize)
+            let blockStart = UInt64(blockIndex) * blockSize
+            let pieceEnd = min(blockStart + blockSize, range.upperBound)
+            let entry = entries[blockIndex]
+            if entry == BlockAllocationTable.unallocated {
+                if isDifferencing {
+                    try walk(position..<pieceEnd, layer: index + 1, visit)
+                } else {
+                    try visit(Extent(start: position, length: pieceEnd - position, source: .zero(layer: index)))
+                }
+                position = pieceEnd
+                continue
+            }
+            let bitmapOffset = Int64(entry) * 512
+            let dataOffset = bitmapOffset + Int64(dynamic.sectorBitmapSize)
+            let bitmaps = layer.bitmaps!  // every layer with a dynamic header has a cache
+            try bitmaps.withBitmap(of: blockIndex, load: { (buffer) throws(VHDError) in
+                try layer.file.read(into: buffer, at: bitmapOffset)
+            }) { (bitmap) throws(VHDError) in
+                let sectorLimit = Int((pieceEnd - blockStart + 511) / 512)
+                while position < pieceEnd {
+                    let sector = Int((position - blockStart) / 512)
+                    let run = SectorBitmap.runLength(bitmap, from: sector, limit: sectorLimit)
+                    let runEnd = min(blockStart + UInt64(sector + run) * 512, pieceEnd)
+                    if SectorBitmap.isSet(bitmap, sector: sector) {
+                        let host = dataOffset + Int64(position - blockStart)
+                        try visit(Extent(start: position, length: runEnd - position, source: .data(layer: index, hostOffset: host)))
+                    } else if isDifferencing {
+                        try walk(position..<runEnd, layer: index + 1, visit)
+                    } else {
+                        try visit(Extent(start: position, length: runEnd - position, source: .zero(layer: index)))
+                    }
+                    position = runEnd
+                }
+            }
+        }
+    }
+}

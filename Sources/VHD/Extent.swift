@@ -1,0 +1,68 @@
+/// A range of the virtual disk and where its bytes come from: the unit of every operation that
+/// walks a disk (read, map, copy, occupied size, digest).
+public struct Extent: Hashable, Sendable, CustomStringConvertible {
+    public enum Source: Hashable, Sendable {
+        /// Reads as zeros without reading anything. `layer` is the chain depth that decided so
+        /// (an unallocated block of the base, a host-file hole, or past a parent's end).
+        case zero(layer: Int)
+        /// Stored in the file of chain layer `layer` (0 = the disk opened), at `hostOffset`.
+        case data(layer: Int, hostOffset: Int64)
+    }
+
+    /// Virtual offset in bytes.
+    public var start: UInt64
+    public var length: UInt64
+    public var source: Source
+
+    public init(start: UInt64, length: UInt64, source: Source) {
+        self.start = start
+        self.length = length
+        self.source = source
+    }
+
+    public var end: UInt64 { start + length }
+
+    public var isData: Bool {
+        if case .data = source { return true }
+        return false
+    }
+
+    /// The chain layer the bytes come from (data) or that decided they are zero.
+    public var layer: Int {
+        switch source {
+        case let .zero(layer), let .data(layer, _): layer
+        }
+    }
+
+    /// Whether `next` continues this extent: same kind, same layer, and for data, the next
+    /// host bytes.
+    func canAbsorb(_ next: Extent) -> Bool {
+        guard end == next.start else { return false }
+        switch (source, next.source) {
+        case let (.zero(a), .zero(b)): return a == b
+        case let (.data(a, offset), .data(b, nextOffset)): return a == b && offset + Int64(length) == nextOffset
+        default: return false
+        }
+    }
+
+    public var description: String {
+        switch source {
+        case let .zero(layer): "[\(start), \(end)) zero (layer \(layer))"
+        case let .data(layer, offset): "[\(start), \(end)) data in layer \(layer) at \(offset)"
+        }
+    }
+}
+
+/// Collects extents, merging each with the previous one when it continues it.
+struct ExtentMerger {
+    private(set) var extents: [Extent] = []
+
+    mutating func add(_ extent: Extent) {
+        guard extent.length > 0 else { return }
+        if let last = extents.last, last.canAbsorb(extent) {
+            extents[extents.count - 1].length += extent.length
+        } else {
+            extents.append(extent)
+        }
+    }
+}

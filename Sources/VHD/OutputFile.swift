@@ -1,0 +1,102 @@
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file that appears at its destination only when complete.
+///
+/// It is written as a temporary file beside the destination (same folder, so the final rename
+/// is atomic) and renamed over it by ``commit(sync:)``; ``discard()`` removes it. An interrupted
+/// or failed run leaves the destination as it was.
+public struct OutputFile {
+    public let destination: FilePath
+    public let temporaryPath: FilePath
+    public let descriptor: FileDescriptor
+
+    /// Creates the temporary file beside `destination`.
+    ///
+    /// - Parameter overwrite: replace an existing destination; without it an existing file is refused.
+    /// - Throws: ``VHDError`` if the destination exists (without `overwrite`) or the file cannot be created.
+    public static func create(at destination: FilePath, overwrite: Bool) throws(VHDError) -> OutputFile {
+        if !overwrite && access(destination.string, F_OK) == 0 {
+            throw VHDError(path: destination.string, .destinationExists)
+        }
+        let folder = destination.removingLastComponent()
+        let base = destination.lastComponent?.string ?? "output"
+        for attempt in 0..<100 {
+            let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+            let name = ".\(base).\(suffix).vhdtool-partial"
+            let temporary = folder.isEmpty ? FilePath(name) : folder.appending(name)
+            do {
+                let descriptor = try FileDescriptor.open(
+                    temporary, .readWrite, options: [.create, .exclusiveCreate, .closeOnExec],
+                    permissions: [.ownerReadWrite, .groupRead, .otherRead])
+                return OutputFile(destination: destination, temporaryPath: temporary, descriptor: descriptor)
+            } catch Errno.fileExists where attempt < 99 {
+                continue
+            } catch {
+                throw VHDError(path: temporary.string, .io(call: "open", offset: nil, errno: error as? Errno ?? .ioError))
+            }
+        }
+        throw VHDError(path: destination.string, .io(call: "open", offset: nil, errno: .fileExists))
+    }
+
+    /// Closes the file and renames it over the destination; with `sync`, first flushes the
+    /// file and afterwards its folder to stable storage.
+    public func commit(sync: Bool) throws(VHDError) {
+        if sync && fsync(descriptor.rawValue) != 0 {
+            let failure = Errno(rawValue: errno)
+            discard()
+            throw VHDError(path: temporaryPath.string, .io(call: "fsync", offset: nil, errno: failure))
+        }
+        do {
+            try descriptor.close()
+        } catch {
+            discardPath()
+            throw VHDError(path: temporaryPath.string, .io(call: "close", offset: nil, errno: error as? Errno ?? .ioError))
+        }
+        guard rename(temporaryPath.string, destination.string) == 0 else {
+            let failure = Errno(rawValue: errno)
+            discardPath()
+            throw VHDError(path: destination.string, .io(call: "rename", offset: nil, errno: failure))
+        }
+        if sync {
+            let folder = destination.removingLastComponent()
+            if let directory = try? FileDescriptor.open(folder.isEmpty ? "." : folder, .readOnly) {
+                defer { try? directory.close() }
+                guard fsync(directory.rawValue) == 0 else {
+                    throw VHDError(path: folder.string, .io(call: "fsync", offset: nil, errno: Errno(rawValue: errno)))
+                }
+            }
+        }
+    }
+
+    /// Closes and removes the temporary file; the destination is untouched.
+    public func discard() {
+        try? descriptor.close()
+        discardPath()
+    }
+
+    private func discardPath() { unlink(temporaryPath.string) }
+
+    /// Writes all of `bytes` at `offset`.
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(VHDError) {
+        do {
+            _ = try descriptor.writeAll(toAbsoluteOffset: offset, bytes)
+        } catch {
+            throw VHDError(path: destination.string, .io(call: "pwrite", offset: offset, errno: error as? Errno ?? .ioError))
+        }
+    }
+
+    /// Sets the file's size (growing it with a hole).
+    public func resize(to size: Int64) throws(VHDError) {
+        guard ftruncate(descriptor.rawValue, off_t(size)) == 0 else {
+            throw VHDError(path: destination.string, .io(call: "ftruncate", offset: size, errno: Errno(rawValue: errno)))
+        }
+    }
+}
