@@ -61,7 +61,7 @@ struct ChainOpener {
         let folder = child.removingLastComponent()
         let located = dynamic.locators.filter { $0.path?.isEmpty == false }
         for entry in located where entry.locator.platformCode == .w2ru || entry.locator.platformCode == .wi2r {
-            result.append(folder.pushing(FilePath(hostPath(entry.path!))))
+            result.append(folder.pushing(FilePath(hostPath(entry.path!))).lexicallyNormalized())
         }
         for entry in located where entry.locator.platformCode == .w2ku || entry.locator.platformCode == .wi2k {
             result.append(FilePath(hostPath(entry.path!)))

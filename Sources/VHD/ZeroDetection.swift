@@ -28,9 +28,9 @@ public enum ZeroDetection {
 
     /// Calls `body` with each maximal run of granules of `bytes` holding a non-zero byte, as
     /// a range of byte offsets. The last granule may be short.
-    public static func forEachNonZeroRun(
-        in bytes: UnsafeRawBufferPointer, granularity: Int, _ body: (Range<Int>) throws -> Void
-    ) rethrows {
+    public static func forEachNonZeroRun<E: Error>(
+        in bytes: UnsafeRawBufferPointer, granularity: Int, _ body: (Range<Int>) throws(E) -> Void
+    ) throws(E) {
         var runStart: Int?
         var offset = 0
         while offset < bytes.count {

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import SystemPackage
+import VHD
+
+extension VHDTool {
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a disk into another format, touching only the data that is there.",
+            discussion: """
+                The source may be raw, any VHD (a differencing chain is flattened) or gzip-compressed. \
+                The destination appears only when complete; an interrupted or failed run leaves it as it was.
+                """)
+
+        enum Target: String, ExpressibleByArgument, CaseIterable {
+            case raw, fixed, dynamic
+        }
+
+        @Argument(help: "The source disk.")
+        var source: String
+
+        @Argument(help: "The destination file, or - for standard output (raw only).")
+        var destination: String
+
+        @Option(help: "The destination format (default: dynamic when the destination ends in .vhd, else raw).")
+        var to: Target?
+
+        @Flag(help: "Replace an existing destination.")
+        var force = false
+
+        @Flag(help: "Flush the destination and its folder to stable storage before finishing.")
+        var sync = false
+
+        @Flag(name: .shortAndLong, help: "Print no progress.")
+        var quiet = false
+
+        @OptionGroup var opening: DiskOpeningOptions
+
+        var target: Target {
+            to ?? (destination.lowercased().hasSuffix(".vhd") ? .dynamic : .raw)
+        }
+
+        func validate() throws {
+            if destination == "-" && target != .raw {
+                throw ValidationError("standard output (-) takes only --to raw")
+            }
+            if target != .raw {
+                throw ValidationError("--to \(target.rawValue) is not available yet; use --to raw")
+            }
+        }
+
+        func run() throws {
+            Interruption.install()
+            let progress = ProgressLine(quiet: quiet || destination == "-")
+            defer { progress.finish() }
+            let options = CopyOptions(
+                progress: { progress.update(done: $0, total: $1) }, isCancelled: { Interruption.isRequested })
+            try SourceDisk.withOpened(at: FilePath(source), options: opening.diskOptions) { disk in
+                if destination == "-" {
+                    _ = try RawExport.stream(disk, to: .standardOutput, name: "standard output", options: options)
+                    return
+                }
+                try refuseSameFile(disk)
+                let output = try OutputFile.create(at: FilePath(destination), overwrite: force)
+                do {
+                    _ = try RawExport.write(disk, to: output, options: options)
+                    try output.commit(sync: sync)
+                } catch {
+                    output.discard()
+                    throw error
+                }
+            }
+        }
+
+        /// Refuses to write over any file of the source's chain.
+        func refuseSameFile(_ disk: Disk) throws {
+            var status = stat()
+            guard stat(destination, &status) == 0 else { return }
+            for layer in disk.layers {
+                var layerStatus = stat()
+                if fstat(layer.file.descriptor.rawValue, &layerStatus) == 0,
+                   layerStatus.st_dev == status.st_dev, layerStatus.st_ino == status.st_ino
+                {
+                    throw VHDError(path: destination, .sameFile(source: layer.file.name))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import SystemPackage
+import VHD
+
+/// Options of every command that opens a disk and trusts its structure.
+struct DiskOpeningOptions: ParsableArguments {
+    @Option(name: .customLong("parent"), help: ArgumentHelp("The parent of a differencing disk, when its locators do not find it.", valueName: "path"))
+    var parentPath: String?
+
+    @Flag(help: "Use images whose footer or header checksum is wrong.")
+    var ignoreChecksums = false
+
+    @Flag(help: "Use a parent whose UUID differs from the one the child recorded.")
+    var ignoreParentUUID = false
+
+    var diskOptions: DiskOptions {
+        DiskOptions(
+            open: OpenOptions(checksumPolicy: ignoreChecksums ? .ignore : .verify),
+            parentPath: parentPath.map { FilePath($0) }, ignoreParentUUID: ignoreParentUUID)
+    }
+}
