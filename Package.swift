@@ -16,11 +16,13 @@ let package = Package(
     targets: [
         // Bytes <-> values. No files, no Foundation, no dependencies.
         .target(name: "VHDFormat"),
-        // Files: opening, validating and (later) reading and writing disks.
+        // zlib (Debian zlib1g-dev), for gzip-compressed images.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Files: opening, validating, reading and writing disks.
         .target(
             name: "VHD",
             dependencies: [
-                "VHDFormat",
+                "VHDFormat", "CZlib",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         // Argument parsing and printing only.

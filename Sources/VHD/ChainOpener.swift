@@ -24,8 +24,13 @@ struct ChainOpener {
         var seen: Set<FileIdentity> = []
         var current = path
         while true {
-            let file = try HostFile.open(current)
+            var file = try HostFile.open(current)
             keep(file)
+            if layers.isEmpty, try GzipDecompression.isCompressed(file) {
+                let folder = FilePath(getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")
+                file = try HostFile.adopting(GzipDecompression.decompress(file, intoTemporaryFileIn: folder), path: current)
+                keep(file)
+            }
             let identity = try FileIdentity(file)
             guard seen.insert(identity).inserted else {
                 throw VHDError(path: path.string, .chainCycle(at: current.string))

@@ -27,6 +27,16 @@ public struct HostFile: ByteSource {
         }
     }
 
+    /// Adopts an open descriptor (e.g. an anonymous temporary file), shown in messages as `path`.
+    public static func adopting(_ descriptor: FileDescriptor, path: FilePath) throws(VHDError) -> HostFile {
+        do {
+            let size = try descriptor.seek(offset: 0, from: .end)
+            return HostFile(descriptor: descriptor, path: path, sizeInBytes: size)
+        } catch {
+            throw VHDError(path: path.string, .io(call: "lseek", offset: nil, errno: error as? Errno ?? .ioError))
+        }
+    }
+
     /// Opens `path` read-only for the duration of `body`.
     ///
     /// - Throws: ``VHDError`` if the file cannot be opened or its size read; whatever `body` throws.
