@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs the oracles (qemu-img, vhdiinfo) and the built vhdtool from tests.
 package enum ExternalTool {
     /// The absolute path of `name` on PATH, or nil.
@@ -15,30 +19,37 @@ package enum ExternalTool {
         package var stderr: String
     }
 
-    /// Runs `executable` with `arguments` and waits for it.
+    /// Runs `executable` with `arguments` and waits for it to exit.
+    ///
+    /// Spawned with posix_spawn and reaped with waitpid, output through temporary files: a tool
+    /// that leaves a daemon behind (vhdimount keeps serving its mount) holds no pipe or
+    /// descriptor of ours that could keep this call waiting.
     package static func run(_ executable: String, _ arguments: [String]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Drain stderr on another thread while reading stdout, so that a chatty child cannot
-        // block on a full pipe.
-        nonisolated(unsafe) var stderrData = Data()
-        let stderrDone = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            stderrData = err.fileHandleForReading.readDataToEndOfFile()
-            stderrDone.signal()
+        let folder = FileManager.default.temporaryDirectory.path
+        let outPath = folder + "/vhdtool-test-out-\(UUID().uuidString)"
+        let errPath = folder + "/vhdtool-test-err-\(UUID().uuidString)"
+        defer {
+            unlink(outPath)
+            unlink(errPath)
         }
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        stderrDone.wait()
-        process.waitUntilExit()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
         return Output(
-            status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-            stderr: String(decoding: stderrData, as: UTF8.self))
+            status: exitStatus,
+            stdout: String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data(), as: UTF8.self),
+            stderr: String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data(), as: UTF8.self))
     }
 
     /// The vhdtool executable built beside the test bundle.

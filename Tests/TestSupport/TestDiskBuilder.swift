@@ -90,5 +90,10 @@ package final class TemporaryFolder {
 
     package func file(_ name: String) -> String { path + "/" + name }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit {
+        // VHDTOOL_KEEP_TEST_FILES=1 keeps the files of failing tests for a look.
+        if ProcessInfo.processInfo.environment["VHDTOOL_KEEP_TEST_FILES"] != "1" {
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
 }
