@@ -24,12 +24,12 @@ package enum ExternalTool {
     /// Spawned with posix_spawn and reaped with waitpid, output through temporary files: a tool
     /// that leaves a daemon behind (vhdimount keeps serving its mount) holds no pipe or
     /// descriptor of ours that could keep this call waiting.
-    package static func run(_ executable: String, _ arguments: [String]) throws -> Output {
+    package static func run(_ executable: String, _ arguments: [String], stdoutTo stdoutFile: String? = nil) throws -> Output {
         let folder = FileManager.default.temporaryDirectory.path
-        let outPath = folder + "/vhdtool-test-out-\(UUID().uuidString)"
+        let outPath = stdoutFile ?? folder + "/vhdtool-test-out-\(UUID().uuidString)"
         let errPath = folder + "/vhdtool-test-err-\(UUID().uuidString)"
         defer {
-            unlink(outPath)
+            if stdoutFile == nil { unlink(outPath) }
             unlink(errPath)
         }
         var actions = posix_spawn_file_actions_t()
