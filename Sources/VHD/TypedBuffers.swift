@@ -1,6 +1,6 @@
 // The standard library's withUnsafeMutableBytes rethrows untyped errors; these keep VHDError.
 
-extension Array where Element == UInt8 {
+extension Array where Element: BitwiseCopyable {
     /// `withUnsafeMutableBytes` for a body that throws ``VHDError``.
     mutating func withMutableBytes<R>(
         _ body: (UnsafeMutableRawBufferPointer) throws(VHDError) -> R

@@ -51,7 +51,15 @@ public struct DynamicLayout: Sendable, Equatable {
     /// Bytes of sector bitmap in front of each block's data.
     public var sectorBitmapSize: Int { header.sectorBitmapSizeInBytes }
     /// Number of blocks with storage in this file.
-    public var allocatedBlockCount: Int { table.allocatedCount }
+    public var allocatedBlockCount: Int
+
+    public init(headerOffset: Int64, header: DynamicHeader, table: BlockAllocationTable, locators: [LocatedParentPath]) {
+        self.headerOffset = headerOffset
+        self.header = header
+        self.table = table
+        self.locators = locators
+        allocatedBlockCount = table.allocatedCount
+    }
 }
 
 /// A non-empty parent locator entry and the path it holds.
@@ -286,13 +294,13 @@ private struct LayoutReader<Source: ByteSource> {
             throw error(.tableOutsideFile(offset: header.tableOffset, sizeInBytes: declaredTableBytes, fileSize: fileSize))
         }
         let tableBytes = UInt64(entryCount) * 4
-        let tableData = try source.bytes(at: Int64(header.tableOffset), count: Int(tableBytes))
-        let table: BlockAllocationTable
-        do throws(VHDFormatError) {
-            table = try BlockAllocationTable(parsing: tableData.span.bytes, entryCount: entryCount)
-        } catch {
-            throw self.error(.format(error, offset: Int64(header.tableOffset)))
+        // One read straight into the table's storage, then an in-place byte swap.
+        guard Int64(header.tableOffset) + Int64(tableBytes) <= fileSize else {
+            throw error(.tableOutsideFile(offset: header.tableOffset, sizeInBytes: tableBytes, fileSize: fileSize))
         }
+        var stored = [UInt32](unsafeUninitializedCapacity: entryCount) { _, initialized in initialized = entryCount }
+        try stored.withMutableBytes { (buffer) throws(VHDError) in try source.read(into: buffer, at: Int64(header.tableOffset)) }
+        let table = BlockAllocationTable(storedEntries: stored)
 
         // Parent locators.
         let locators = try readLocators(header, footer: footer)

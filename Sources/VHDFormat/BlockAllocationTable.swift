@@ -41,6 +41,15 @@ public struct BlockAllocationTable: Hashable, Sendable {
         }
     }
 
+    /// Takes entries exactly as stored (big-endian words read straight from the file into
+    /// `stored`) and converts them in place: one pass, no second table.
+    public init(storedEntries stored: consuming [UInt32]) {
+        stored.withUnsafeMutableBufferPointer { words in
+            for index in words.indices { words[index] = UInt32(bigEndian: words[index]) }
+        }
+        entries = stored
+    }
+
     /// The table as stored: big-endian entries, padded to a whole sector with 0xFF bytes (as
     /// QEMU and Hyper-V leave the unused tail).
     public func serialized() -> [UInt8] {
