@@ -35,17 +35,10 @@ struct ChainOpener {
             guard seen.insert(identity).inserted else {
                 throw VHDError(path: path.string, .chainCycle(at: current.string))
             }
-            let contents: DiskImage.Contents
-            switch try ImageFormat.detect(file) {
-            case .raw:
-                guard layers.isEmpty else {
-                    throw VHDError(path: current.string, .notAVHD(reason: "it is the parent of \(layers.last!.file.name) but holds no VHD footer"))
-                }
-                contents = .raw
-            case .vhd:
-                contents = .vhd(try VHDLayout(reading: file, options: options.open))
+            let layer = DiskLayer(try DiskImage(reading: file, options: options.open))
+            if layer.layout == nil && !layers.isEmpty {
+                throw VHDError(path: current.string, .notAVHD(reason: "it is the parent of \(layers.last!.file.name) but holds no VHD footer"))
             }
-            let layer = DiskLayer(file: file, contents: contents)
             if let child = layers.last?.layout, let header = child.dynamic?.header, let parent = layer.layout {
                 try check(parent: parent, file: file, against: header, childName: layers.last!.file.name, warnings: &warnings)
             }

@@ -3,32 +3,24 @@ import VHDFormat
 
 /// One file of a disk's chain: the disk opened (layer 0), then its parent, grandparent, ...
 public struct DiskLayer {
-    public let file: HostFile
-    public let contents: DiskImage.Contents
+    /// The file and what it holds.
+    public let image: DiskImage
     let bitmaps: SectorBitmapCache?
 
-    init(file: HostFile, contents: DiskImage.Contents) {
-        self.file = file
-        self.contents = contents
-        if case let .vhd(layout) = contents, let dynamic = layout.dynamic {
+    init(_ image: DiskImage) {
+        self.image = image
+        if let dynamic = image.layout?.dynamic {
             bitmaps = SectorBitmapCache(bitmapSize: dynamic.sectorBitmapSize)
         } else {
             bitmaps = nil
         }
     }
 
+    public var file: HostFile { image.file }
+    public var contents: DiskImage.Contents { image.contents }
+    public var layout: VHDLayout? { image.layout }
     /// The size of this layer's virtual disk in bytes.
-    public var virtualSize: UInt64 {
-        switch contents {
-        case .raw: UInt64(file.sizeInBytes)
-        case let .vhd(layout): layout.virtualSize
-        }
-    }
-
-    public var layout: VHDLayout? {
-        if case let .vhd(layout) = contents { return layout }
-        return nil
-    }
+    public var virtualSize: UInt64 { image.virtualSize }
 }
 
 /// A virtual disk ready to read: a raw file, a fixed or dynamic VHD, or a differencing VHD with

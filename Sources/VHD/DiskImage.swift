@@ -27,13 +27,17 @@ public struct DiskImage {
     public static func withOpened<R>(
         at path: FilePath, options: OpenOptions = OpenOptions(), _ body: (DiskImage) throws -> R
     ) throws -> R {
-        try HostFile.withOpened(at: path) { file in
-            let contents: Contents
-            switch try ImageFormat.detect(file) {
-            case .raw: contents = .raw
-            case .vhd: contents = .vhd(try VHDLayout(reading: file, options: options))
-            }
-            return try body(DiskImage(file: file, contents: contents))
+        try HostFile.withOpened(at: path) { file in try body(DiskImage(reading: file, options: options)) }
+    }
+
+    /// Detects the format of an open file and validates a VHD's layout.
+    ///
+    /// - Throws: ``VHDError`` for an unsupported format or a broken VHD.
+    public init(reading file: HostFile, options: OpenOptions = OpenOptions()) throws(VHDError) {
+        self.file = file
+        switch try ImageFormat.detect(file) {
+        case .raw: contents = .raw
+        case .vhd: contents = .vhd(try VHDLayout(reading: file, options: options))
         }
     }
 

@@ -34,3 +34,32 @@ public enum ChecksumPolicy: Sendable, Equatable {
     case verify
     case ignore
 }
+
+/// A structure with a checksum field: the footer and the dynamic header.
+public protocol ChecksummedStructure {
+    /// The checksum as stored, which need not be right.
+    var checksum: UInt32 { get set }
+    /// The structure's bytes, with ``checksum`` written as stored.
+    func serialized() -> [UInt8]
+    /// The checksum of the structure's bytes (the checksum field taken as zero).
+    static func checksum(of bytes: RawSpan) -> UInt32
+}
+
+extension ChecksummedStructure {
+    /// The checksum these field values should carry.
+    public var computedChecksum: UInt32 {
+        var copy = self
+        copy.checksum = 0
+        return Self.checksum(of: copy.serialized().span.bytes)
+    }
+
+    /// Whether the stored ``checksum`` is right.
+    public var checksumIsValid: Bool { checksum == computedChecksum }
+
+    /// This structure with ``checksum`` set to the right value.
+    public func withComputedChecksum() -> Self {
+        var copy = self
+        copy.checksum = computedChecksum
+        return copy
+    }
+}

@@ -1,7 +1,7 @@
 /// The 1024-byte dynamic disk header of dynamic and differencing disks, at the file offset the
 /// footer's ``Footer/dataOffset`` names (512 in every image seen). All fields big-endian except
 /// where noted.
-public struct DynamicHeader: Hashable, Sendable {
+public struct DynamicHeader: Hashable, Sendable, ChecksummedStructure {
     /// Size of the header in bytes.
     public static let size = 1024
     /// Offset 0: "cxsparse".
@@ -126,22 +126,7 @@ public struct DynamicHeader: Hashable, Sendable {
         return writer.bytes
     }
 
-    /// The checksum these field values should carry.
-    public var computedChecksum: UInt32 {
-        var copy = self
-        copy.checksum = 0
-        return Checksum.dynamicHeader(copy.serialized().span.bytes)
-    }
-
-    /// Whether the stored ``checksum`` is right.
-    public var checksumIsValid: Bool { checksum == computedChecksum }
-
-    /// This header with ``checksum`` set to the right value.
-    public func withComputedChecksum() -> DynamicHeader {
-        var copy = self
-        copy.checksum = computedChecksum
-        return copy
-    }
+    public static func checksum(of bytes: RawSpan) -> UInt32 { Checksum.dynamicHeader(bytes) }
 
     /// The parent's name: ``parentUnicodeName`` up to its first NUL. Unpaired surrogates
     /// decode as U+FFFD.

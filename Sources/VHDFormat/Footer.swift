@@ -1,6 +1,6 @@
 /// The 512-byte hard disk footer at the end of every VHD, copied to offset 0 of dynamic and
 /// differencing disks. All fields big-endian.
-public struct Footer: Hashable, Sendable {
+public struct Footer: Hashable, Sendable, ChecksummedStructure {
     /// Size of the footer in bytes.
     public static let size = 512
     /// Size of the short footer some old images end with (file size 512n + 511): the last
@@ -147,22 +147,7 @@ public struct Footer: Hashable, Sendable {
         return writer.bytes
     }
 
-    /// The checksum these field values should carry.
-    public var computedChecksum: UInt32 {
-        var copy = self
-        copy.checksum = 0
-        return Checksum.footer(copy.serialized().span.bytes)
-    }
-
-    /// Whether the stored ``checksum`` is right.
-    public var checksumIsValid: Bool { checksum == computedChecksum }
-
-    /// This footer with ``checksum`` set to the right value.
-    public func withComputedChecksum() -> Footer {
-        var copy = self
-        copy.checksum = computedChecksum
-        return copy
-    }
+    public static func checksum(of bytes: RawSpan) -> UInt32 { Checksum.footer(bytes) }
 
     /// The creator version as "major.minor", e.g. "5.3" for QEMU's 0x00050003.
     public var creatorVersionText: String { "\(creatorVersion >> 16).\(creatorVersion & 0xFFFF)" }
