@@ -29,7 +29,7 @@ let package = Package(
         .executableTarget(
             name: "vhdtool",
             dependencies: [
-                "VHD",
+                "VHD", "VHDFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(

@@ -93,6 +93,12 @@ public struct OutputFile {
         }
     }
 
+    /// Writes all of `bytes` at `offset`.
+    public func write(_ bytes: [UInt8], at offset: Int64) throws(VHDError) {
+        var copy = bytes
+        try copy.withMutableBytes { (buffer) throws(VHDError) in try write(UnsafeRawBufferPointer(buffer), at: offset) }
+    }
+
     /// Sets the file's size (growing it with a hole).
     public func resize(to size: Int64) throws(VHDError) {
         guard ftruncate(descriptor.rawValue, off_t(size)) == 0 else {

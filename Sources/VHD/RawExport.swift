@@ -12,8 +12,14 @@ public enum RawExport {
     /// - Throws: ``VHDError`` on a read or write failure or when cancelled.
     public static func write(_ disk: Disk, to output: OutputFile, options: CopyOptions = CopyOptions()) throws(VHDError) -> CopySummary {
         try output.resize(to: Int64(disk.virtualSize))
+        return try writeData(of: disk, in: 0..<disk.virtualSize, to: output, options: options)
+    }
+
+    /// Writes the non-zero data of `range` at the same offsets into `output`, which already has
+    /// its size; zeros stay holes.
+    static func writeData(of disk: Disk, in range: Range<UInt64>, to output: OutputFile, options: CopyOptions) throws(VHDError) -> CopySummary {
         var summary = CopySummary(virtualSize: disk.virtualSize)
-        try forEachChunk(of: disk, options: options, summary: &summary) { (chunk, virtualOffset) throws(VHDError) in
+        try forEachChunk(of: disk, in: range, options: options, summary: &summary) { (chunk, virtualOffset, _) throws(VHDError) in
             guard let chunk else { return 0 }  // a zero extent: already a hole
             var written: UInt64 = 0
             try ZeroDetection.forEachNonZeroRun(in: chunk, granularity: options.zeroGranularity) { (run) throws(VHDError) in
@@ -33,7 +39,7 @@ public enum RawExport {
         let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: options.chunkSize, alignment: 4096)
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
         defer { zeros.deallocate() }
-        try forEachChunk(of: disk, options: options, summary: &summary) { (chunk, _, length) throws(VHDError) in
+        try forEachChunk(of: disk, in: 0..<disk.virtualSize, options: options, summary: &summary) { (chunk, _, length) throws(VHDError) in
             let bytes = chunk ?? UnsafeRawBufferPointer(rebasing: zeros[0..<length])
             do {
                 _ = try descriptor.writeAll(bytes)
@@ -48,13 +54,13 @@ public enum RawExport {
     /// Walks the extent map and calls `body` for each chunk of at most `options.chunkSize`
     /// bytes: with the bytes read for data, with nil for zeros. `body` returns the bytes it wrote.
     static func forEachChunk(
-        of disk: Disk, options: CopyOptions, summary: inout CopySummary,
+        of disk: Disk, in range: Range<UInt64>, options: CopyOptions, summary: inout CopySummary,
         _ body: (UnsafeRawBufferPointer?, UInt64, Int) throws(VHDError) -> UInt64
     ) throws(VHDError) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: options.chunkSize, alignment: 4096)
         defer { buffer.deallocate() }
         var done: UInt64 = 0
-        for extent in try disk.extents() {
+        for extent in try disk.extents(in: range) {
             var position = extent.start
             while position < extent.end {
                 if options.isCancelled?() == true { throw VHDError(path: disk.layers[0].file.name, .cancelled) }
@@ -70,17 +76,8 @@ public enum RawExport {
                 }
                 position += UInt64(length)
                 done += UInt64(length)
-                options.progress?(done, disk.virtualSize)
+                options.progress?(done, UInt64(range.count))
             }
-        }
-    }
-
-    static func forEachChunk(
-        of disk: Disk, options: CopyOptions, summary: inout CopySummary,
-        _ body: (UnsafeRawBufferPointer?, UInt64) throws(VHDError) -> UInt64
-    ) throws(VHDError) {
-        try forEachChunk(of: disk, options: options, summary: &summary) { (chunk, offset, _) throws(VHDError) in
-            try body(chunk, offset)
         }
     }
 }

@@ -60,6 +60,12 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case sameFile(source: String)
         /// The user interrupted the operation.
         case cancelled
+        /// A virtual size we do not create: zero, not whole sectors, or over 2040 GiB.
+        case invalidSize(UInt64)
+        /// A block size we do not create (not a power of two from 512 KiB to 256 MiB).
+        case invalidNewBlockSize(UInt64)
+        /// A smaller virtual size would cut off non-zero data.
+        case shrinkWouldLoseData(newSize: UInt64, dataAt: UInt64)
         /// A compressed stream is corrupt.
         case compressedDataCorrupt(reason: String)
     }
@@ -117,6 +123,14 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(name): the chain of parents loops back to \(path)"
         case let .chainTooDeep(limit):
             return "\(name): the chain of parents is longer than \(limit) disks"
+        case let .invalidSize(size):
+            return "\(name.isEmpty ? "" : name + ": ")a virtual size of \(size) bytes is not possible: "
+                + "it must be a whole number of 512-byte sectors, more than 0 and at most 2040 GiB"
+        case let .invalidNewBlockSize(size):
+            return "\(name.isEmpty ? "" : name + ": ")a block size of \(size) bytes is not possible: "
+                + "it must be a power of two from 512 KiB to 256 MiB (Hyper-V uses 2 MiB)"
+        case let .shrinkWouldLoseData(newSize, dataAt):
+            return "\(name): a virtual size of \(newSize) bytes would cut off data (non-zero bytes at offset \(dataAt))"
         case .destinationExists:
             return "\(name) exists; pass --force to replace it"
         case let .sameFile(source):

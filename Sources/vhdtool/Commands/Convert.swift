@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SystemPackage
 import VHD
+import VHDFormat
 
 extension VHDTool {
     struct Convert: ParsableCommand {
@@ -14,6 +15,8 @@ extension VHDTool {
 
         enum Target: String, ExpressibleByArgument, CaseIterable {
             case raw, fixed, dynamic
+
+            var kind: ImageKind { ImageKind(rawValue: rawValue)! }
         }
 
         @Argument(help: "The source disk.")
@@ -24,6 +27,15 @@ extension VHDTool {
 
         @Option(help: "The destination format (default: dynamic when the destination ends in .vhd, else raw).")
         var to: Target?
+
+        @Option(help: "Block size of a dynamic destination (default 2M).")
+        var blockSize: ByteSize?
+
+        @Option(help: "A new virtual size: larger adds zeros; smaller is refused if it would cut off data.")
+        var size: ByteSize?
+
+        @Flag(help: "Make what Azure accepts: a fixed VHD whose size is a whole number of MiB (rounded up).")
+        var azure = false
 
         @Flag(help: "Replace an existing destination.")
         var force = false
@@ -37,15 +49,22 @@ extension VHDTool {
         @OptionGroup var opening: DiskOpeningOptions
 
         var target: Target {
-            to ?? (destination.lowercased().hasSuffix(".vhd") ? .dynamic : .raw)
+            if azure { return .fixed }
+            return to ?? (destination.lowercased().hasSuffix(".vhd") ? .dynamic : .raw)
         }
 
         func validate() throws {
             if destination == "-" && target != .raw {
                 throw ValidationError("standard output (-) takes only --to raw")
             }
-            if target != .raw {
-                throw ValidationError("--to \(target.rawValue) is not available yet; use --to raw")
+            if azure && to != nil && to != .fixed {
+                throw ValidationError("--azure makes a fixed VHD; it cannot go with --to \(to!.rawValue)")
+            }
+            if blockSize != nil && target != .dynamic {
+                throw ValidationError("--block-size is for dynamic destinations")
+            }
+            if destination == "-" && size != nil {
+                throw ValidationError("--size is not available with standard output")
             }
         }
 
@@ -61,9 +80,19 @@ extension VHDTool {
                     return
                 }
                 try refuseSameFile(disk)
+                var newSize = size?.bytes ?? disk.virtualSize
+                if azure {
+                    let rounded = NewDiskMetadata.azureSize(atLeast: newSize)
+                    if rounded != newSize {
+                        FileHandle.standardError.write(Data("vhdtool: size rounded up from \(newSize) to \(rounded) bytes (a whole number of MiB) for Azure\n".utf8))
+                    }
+                    newSize = rounded
+                }
                 let output = try OutputFile.create(at: FilePath(destination), overwrite: force)
                 do {
-                    _ = try RawExport.write(disk, to: output, options: options)
+                    _ = try DiskConversion.convert(
+                        disk, to: target.kind, output: output, size: newSize,
+                        blockSize: UInt32(clamping: blockSize?.bytes ?? UInt64(DynamicHeader.defaultBlockSize)), options: options)
                     try output.commit(sync: sync)
                 } catch {
                     output.discard()

@@ -1,0 +1,127 @@
+import VHDFormat
+
+/// The kinds of image a disk can be converted into.
+public enum ImageKind: String, Sendable, CaseIterable {
+    /// The virtual disk's bytes, sparse.
+    case raw
+    /// A fixed VHD: the bytes (sparse host file) and a footer.
+    case fixed
+    /// A dynamic VHD: only blocks holding non-zero data are allocated.
+    case dynamic
+}
+
+/// Converting a disk into a new image: raw, fixed or dynamic, touching only the data present.
+///
+/// The source's extent map is walked once; zero extents are never read; data is read in large
+/// chunks and scanned for zeros. A dynamic output allocates only blocks with a non-zero sector
+/// and sets bitmap bits only for non-zero sectors; each block is one write; the BAT, header and
+/// footers are written once at the end.
+public enum DiskConversion {
+    /// Converts `disk` into `output`.
+    ///
+    /// - Parameters:
+    ///   - size: the new virtual size; nil keeps the source's. Growing adds zeros; shrinking is
+    ///     refused when a non-zero byte lies past the new end.
+    ///   - blockSize: the block size of a dynamic output.
+    /// - Throws: ``VHDError`` on bad sizes, read or write failures, or cancellation.
+    public static func convert(
+        _ disk: Disk, to kind: ImageKind, output: OutputFile, size: UInt64? = nil,
+        blockSize: UInt32 = DynamicHeader.defaultBlockSize, options: CopyOptions = CopyOptions()
+    ) throws(VHDError) -> CopySummary {
+        let newSize = size ?? disk.virtualSize
+        if kind != .raw { try NewDiskMetadata.validate(size: newSize) }
+        if newSize < disk.virtualSize { try refuseLosingData(disk, newSize: newSize) }
+        let copied = 0..<min(newSize, disk.virtualSize)
+        var summary: CopySummary
+        switch kind {
+        case .raw:
+            try output.resize(to: Int64(newSize))
+            summary = try RawExport.writeData(of: disk, in: copied, to: output, options: options)
+        case .fixed:
+            try output.resize(to: Int64(newSize) + Int64(Footer.size))
+            summary = try RawExport.writeData(of: disk, in: copied, to: output, options: options)
+            try output.write(NewDiskMetadata.footer(type: .fixed, size: newSize).serialized(), at: Int64(newSize))
+        case .dynamic:
+            var writer = try DynamicImageWriter(output: output, size: newSize, blockSize: blockSize)
+            summary = try writeBlocks(of: disk, in: copied, into: &writer, options: options)
+            try writer.finish()
+        }
+        summary.virtualSize = newSize
+        return summary
+    }
+
+    /// Throws unless every byte of `disk` from `newSize` on reads as zero.
+    static func refuseLosingData(_ disk: Disk, newSize: UInt64) throws(VHDError) {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+        defer { scratch.deallocate() }
+        for extent in try disk.extents(in: newSize..<disk.virtualSize) where extent.isData {
+            var position = extent.start
+            while position < extent.end {
+                let count = Int(min(UInt64(scratch.count), extent.end - position))
+                let chunk = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<count])
+                try disk.read(into: chunk, at: position)
+                if !ZeroDetection.isZero(UnsafeRawBufferPointer(chunk)) {
+                    throw VHDError(path: disk.layers[0].file.name, .shrinkWouldLoseData(newSize: newSize, dataAt: position))
+                }
+                position += UInt64(count)
+            }
+        }
+    }
+
+    /// Copies the data extents of `range` into a dynamic image, block by block.
+    static func writeBlocks(
+        of disk: Disk, in range: Range<UInt64>, into writer: inout DynamicImageWriter, options: CopyOptions
+    ) throws(VHDError) -> CopySummary {
+        var summary = CopySummary(virtualSize: disk.virtualSize)
+        let blockSize = UInt64(writer.blockSize)
+        let bitmapSize = writer.sectorBitmapSize
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bitmapSize + writer.blockSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        let data = UnsafeMutableRawBufferPointer(rebasing: buffer[bitmapSize...])
+        var currentBlock: Int?
+
+        func flush(_ block: Int) throws(VHDError) {
+            let blockStart = UInt64(block) * blockSize
+            let bytesInDisk = Int(min(blockSize, range.upperBound - blockStart))
+            let bitmap = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<bitmapSize])
+            bitmap.initializeMemory(as: UInt8.self, repeating: 0)
+            var anyData = false
+            var sector = 0
+            while sector * 512 < bytesInDisk {
+                let sectorBytes = UnsafeRawBufferPointer(rebasing: data[(sector * 512)..<min((sector + 1) * 512, bytesInDisk)])
+                if !ZeroDetection.isZero(sectorBytes) {
+                    bitmap[sector >> 3] |= 0x80 >> UInt8(sector & 7)
+                    anyData = true
+                }
+                sector += 1
+            }
+            guard anyData else { return }  // an all-zero block stays unallocated
+            try writer.writeBlock(block, bitmapAndData: UnsafeRawBufferPointer(buffer))
+            summary.bytesWritten += UInt64(buffer.count)
+        }
+
+        for extent in try disk.extents(in: range) {
+            guard case let .data(layer, hostOffset) = extent.source else { continue }
+            var position = extent.start
+            while position < extent.end {
+                if options.isCancelled?() == true { throw VHDError(path: disk.layers[0].file.name, .cancelled) }
+                let block = Int(position / blockSize)
+                let blockStart = UInt64(block) * blockSize
+                let pieceEnd = min(extent.end, blockStart + blockSize)
+                if currentBlock != block {
+                    if let currentBlock { try flush(currentBlock) }
+                    data.initializeMemory(as: UInt8.self, repeating: 0)
+                    currentBlock = block
+                }
+                let target = UnsafeMutableRawBufferPointer(rebasing: data[Int(position - blockStart)..<Int(pieceEnd - blockStart)])
+                try disk.layers[layer].file.read(into: target, at: hostOffset + Int64(position - extent.start))
+                summary.bytesRead += UInt64(target.count)
+                position = pieceEnd
+                options.progress?(position - range.lowerBound, UInt64(range.count))
+            }
+        }
+        if let currentBlock { try flush(currentBlock) }
+        options.progress?(UInt64(range.count), UInt64(range.count))
+        return summary
+    }
+}

@@ -1,0 +1,97 @@
+import VHDFormat
+
+/// Writes a new dynamic or differencing VHD into an ``OutputFile``: blocks first, each with one
+/// write of its sector bitmap and data, then the metadata once at the end.
+///
+/// Layout: footer copy at 0, header at 512, BAT at 1536 (padded to a sector), parent locator
+/// paths, then blocks placed so that each block's data starts 4 KiB-aligned in the file (its
+/// 512-byte bitmap just before), then the footer. Blocks go in the order they are written.
+public struct DynamicImageWriter {
+    /// Where a differencing disk's parent is and who it is.
+    public struct Parent: Sendable {
+        public var uniqueId: VHDUUID
+        public var timestamp: VHDTimestamp
+        /// The parent's absolute path (W2ku) and its path relative to the child's folder (W2ru).
+        public var absolutePath: String
+        public var relativePath: String
+
+        public init(uniqueId: VHDUUID, timestamp: VHDTimestamp, absolutePath: String, relativePath: String) {
+            self.uniqueId = uniqueId
+            self.timestamp = timestamp
+            self.absolutePath = absolutePath
+            self.relativePath = relativePath
+        }
+    }
+
+    public let output: OutputFile
+    public let footer: Footer
+    public private(set) var header: DynamicHeader
+    public private(set) var table: BlockAllocationTable
+    private var locatorData: [(offset: Int64, bytes: [UInt8])] = []
+    /// File offset where the next block's bitmap goes.
+    private var nextBlockOffset: Int64
+
+    public var blockSize: Int { Int(header.blockSize) }
+    public var sectorBitmapSize: Int { header.sectorBitmapSizeInBytes }
+
+    /// Prepares a new disk of `size` bytes; nothing is written until blocks come.
+    ///
+    /// - Throws: ``VHDError`` if the size or block size is not one we create.
+    public init(output: OutputFile, size: UInt64, blockSize: UInt32 = DynamicHeader.defaultBlockSize, parent: Parent? = nil) throws(VHDError) {
+        try NewDiskMetadata.validate(size: size)
+        guard blockSize.nonzeroBitCount == 1, (512 << 10)...(256 << 20) ~= blockSize else {
+            throw VHDError(path: output.destination.string, .invalidNewBlockSize(UInt64(blockSize)))
+        }
+        self.output = output
+        footer = NewDiskMetadata.footer(type: parent == nil ? .dynamic : .differencing, size: size)
+        let entryCount = Int((size + UInt64(blockSize) - 1) / UInt64(blockSize))
+        table = BlockAllocationTable(unallocatedCount: entryCount)
+        let tableOffset: Int64 = 1536
+        header = DynamicHeader(tableOffset: UInt64(tableOffset), maxTableEntries: UInt32(entryCount), blockSize: blockSize)
+        var position = tableOffset + Int64(BlockAllocationTable.sizeInBytes(entryCount: entryCount))
+        if let parent {
+            header.parentUniqueId = parent.uniqueId
+            header.parentTimestamp = parent.timestamp
+            header.setParentName(parent.absolutePath)
+            // W2ku then W2ru, each in whole sectors; the space is stored in bytes, as Hyper-V does.
+            for (index, (code, path)) in [(PlatformCode.w2ku, parent.absolutePath), (.w2ru, parent.relativePath)].enumerated() {
+                let bytes = ParentLocator.encodeWindowsPath(path)
+                let space = (bytes.count + 511) / 512 * 512
+                header.parentLocators[index] = ParentLocator(
+                    platformCode: code, platformDataSpace: UInt32(space), platformDataLength: UInt32(bytes.count),
+                    platformDataOffset: UInt64(position))
+                locatorData.append((position, bytes))
+                position += Int64(space)
+            }
+        }
+        let bitmapSize = Int64(DynamicHeader.sectorBitmapSize(blockSize: blockSize))
+        nextBlockOffset = (position + bitmapSize + 4095) / 4096 * 4096 - bitmapSize
+    }
+
+    /// Writes block `index`: `bitmapAndData` holds the sector bitmap (``sectorBitmapSize``
+    /// bytes) followed by the block's data (``blockSize`` bytes).
+    public mutating func writeBlock(_ index: Int, bitmapAndData: UnsafeRawBufferPointer) throws(VHDError) {
+        precondition(bitmapAndData.count == sectorBitmapSize + blockSize)
+        precondition(table.entries[index] == BlockAllocationTable.unallocated, "block \(index) written twice")
+        try output.write(bitmapAndData, at: nextBlockOffset)
+        table.entries[index] = UInt32(nextBlockOffset / 512)
+        nextBlockOffset += Int64(bitmapAndData.count)
+        // Keep every block's data 4 KiB-aligned (the bitmap is 512 bytes for 2 MiB blocks).
+        nextBlockOffset = (nextBlockOffset + Int64(sectorBitmapSize) + 4095) / 4096 * 4096 - Int64(sectorBitmapSize)
+    }
+
+    /// Writes the metadata: locator paths, BAT, header, footer copy at 0 and the footer at the
+    /// end. The file then reads as a complete disk.
+    public func finish() throws(VHDError) {
+        for (offset, bytes) in locatorData { try output.write(bytes, at: offset) }
+        let footerBytes = footer.serialized()
+        let headerBytes = header.withComputedChecksum().serialized()
+        let tableBytes = table.serialized()
+        let end = nextBlockOffset
+        try output.write(tableBytes, at: Int64(header.tableOffset))
+        try output.write(headerBytes, at: 512)
+        try output.write(footerBytes, at: 0)
+        try output.write(footerBytes, at: end)
+        try output.resize(to: end + Int64(Footer.size))
+    }
+}

@@ -1,0 +1,67 @@
+import VHDFormat
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The metadata of disks this project writes: sizes, geometry, identity.
+///
+/// Geometry rule: QEMU sizes a disk by its CHS geometry unless it knows the creator
+/// application or the geometry is the maximum 65535/16/255; Hyper-V, Windows and libvhdi size
+/// it by the current size. So that every reader sees exactly the size asked for, a disk whose
+/// size is a whole number of sectors equal to the specification's CHS product gets that
+/// geometry, and any other size gets the maximum geometry, which QEMU reads as "use the
+/// current size" (as its own `force_size` does). The current size is always exactly the size
+/// asked for.
+public enum NewDiskMetadata {
+    /// The largest virtual size we create: 2040 GiB, as QEMU and ocaml-vhd allow.
+    public static let maximumVirtualSize: UInt64 = 2040 << 30
+    /// Creator version written into our footers: 1.0.
+    public static let creatorVersion: UInt32 = 0x0001_0000
+
+    /// The geometry written for a disk of `sizeInBytes` (see the rule above).
+    public static func geometry(forSizeInBytes size: UInt64) -> DiskGeometry {
+        let geometry = DiskGeometry(forSizeInBytes: size)
+        return geometry.sizeInBytes == size ? geometry : .maximum
+    }
+
+    /// Checks a requested virtual size: a whole number of sectors, more than zero, at most
+    /// 2040 GiB.
+    public static func validate(size: UInt64) throws(VHDError) {
+        guard size > 0, size % 512 == 0, size <= maximumVirtualSize else {
+            throw VHDError(path: "", .invalidSize(size))
+        }
+    }
+
+    /// The size Azure accepts for a disk of at least `size` bytes: rounded up to a whole MiB.
+    public static func azureSize(atLeast size: UInt64) -> UInt64 {
+        (size + (1 << 20) - 1) / (1 << 20) * (1 << 20)
+    }
+
+    /// A footer for a new disk.
+    public static func footer(
+        type: DiskType, size: UInt64, uniqueId: VHDUUID = randomUUID(), timestamp: VHDTimestamp = now()
+    ) -> Footer {
+        Footer(
+            dataOffset: type == .fixed ? Footer.noDataOffset : 512, timestamp: timestamp,
+            creatorApplication: .vhdtool, creatorVersion: creatorVersion, creatorHostOS: .windows,
+            originalSize: size, currentSize: size, geometry: geometry(forSizeInBytes: size), diskType: type,
+            uniqueId: uniqueId
+        ).withComputedChecksum()
+    }
+
+    /// A random (version 4) UUID.
+    public static func randomUUID() -> VHDUUID {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() & ~0xF000 | 0x4000  // version 4
+        let low = generator.next() & ~(0xC000_0000_0000_0000 as UInt64) | 0x8000_0000_0000_0000  // variant 1
+        return VHDUUID(high: high, low: low)
+    }
+
+    /// The current time as a VHD timestamp.
+    public static func now() -> VHDTimestamp { VHDTimestamp(unixSeconds: Int64(time(nil))) }
+}
