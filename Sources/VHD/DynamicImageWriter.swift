@@ -68,6 +68,10 @@ public struct DynamicImageWriter {
         nextBlockOffset = (position + bitmapSize + 4095) / 4096 * 4096 - bitmapSize
     }
 
+    /// Sets the header's parent name (Hyper-V writes the parent's path; libvhdi looks for the
+    /// part after the last backslash beside the child, so the file name serves every reader).
+    public mutating func setParentName(_ name: String) { header.setParentName(name) }
+
     /// Writes block `index`: `bitmapAndData` holds the sector bitmap (``sectorBitmapSize``
     /// bytes) followed by the block's data (``blockSize`` bytes).
     public mutating func writeBlock(_ index: Int, bitmapAndData: UnsafeRawBufferPointer) throws(VHDError) {

@@ -1,0 +1,77 @@
+import SystemPackage
+import VHDFormat
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Creating empty fixed, dynamic and differencing disks.
+public enum DiskCreation {
+    /// Creates an empty fixed disk of `size` bytes in `output`: a sparse host file (or, with
+    /// `preallocate`, one whose data blocks are reserved) and the footer.
+    public static func createFixed(size: UInt64, output: OutputFile, preallocate: Bool = false) throws(VHDError) {
+        try NewDiskMetadata.validate(size: size)
+        try output.resize(to: Int64(size) + Int64(Footer.size))
+        if preallocate {
+            let status = posix_fallocate(output.descriptor.rawValue, 0, off_t(size))
+            guard status == 0 else {
+                throw VHDError(path: output.destination.string, .io(call: "posix_fallocate", offset: 0, errno: Errno(rawValue: status)))
+            }
+        }
+        try output.write(NewDiskMetadata.footer(type: .fixed, size: size).serialized(), at: Int64(size))
+    }
+
+    /// Creates an empty dynamic disk of `size` bytes in `output`.
+    public static func createDynamic(size: UInt64, blockSize: UInt32 = DynamicHeader.defaultBlockSize, output: OutputFile) throws(VHDError) {
+        try DynamicImageWriter(output: output, size: size, blockSize: blockSize).finish()
+    }
+
+    /// Creates an empty differencing disk whose parent is `parentPath`, in `output`.
+    ///
+    /// The child records the parent's UUID, its modification time, its file name, and two
+    /// locators: W2ku with the parent's absolute path and W2ru with its path relative to the
+    /// child's folder (Windows separators). Its virtual size and block size are the parent's.
+    ///
+    /// - Throws: ``VHDError`` if the parent cannot be opened or is not a VHD.
+    public static func createDifferencing(parentPath: FilePath, output: OutputFile, options: OpenOptions = OpenOptions()) throws(VHDError) {
+        let parentFile = try HostFile.open(parentPath)
+        defer { parentFile.close() }
+        let parent = try DiskImage(reading: parentFile, options: options)
+        guard let layout = parent.layout else {
+            throw VHDError(path: parentPath.string, .notAVHD(reason: "a differencing disk's parent must be a VHD"))
+        }
+        let absolute = absolutePath(parentPath)
+        let childFolder = absolutePath(output.destination).removingLastComponent()
+        let blockSize = layout.dynamic?.header.blockSize ?? DynamicHeader.defaultBlockSize
+        let record = DynamicImageWriter.Parent(
+            uniqueId: layout.footer.uniqueId,
+            timestamp: VHDTimestamp(unixSeconds: try FileIdentity.modificationTime(parentFile)),
+            absolutePath: absolute.string,
+            relativePath: relativeWindowsPath(from: childFolder, to: absolute))
+        var writer = try DynamicImageWriter(output: output, size: layout.virtualSize, blockSize: blockSize, parent: record)
+        writer.setParentName(absolute.lastComponent?.string ?? absolute.string)
+        try writer.finish()
+    }
+
+    /// `path` made absolute against the current folder and normalized.
+    static func absolutePath(_ path: FilePath) -> FilePath {
+        if path.isAbsolute { return path.lexicallyNormalized() }
+        guard let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        return FilePath(platformString: cwd).pushing(path).lexicallyNormalized()
+    }
+
+    /// The path from `folder` to `target` with Windows separators, starting with `.\` or `..\`,
+    /// as Hyper-V writes W2ru locators.
+    static func relativeWindowsPath(from folder: FilePath, to target: FilePath) -> String {
+        let from = Array(folder.components)
+        let to = Array(target.components)
+        var common = 0
+        while common < from.count && common < to.count && from[common] == to[common] { common += 1 }
+        let ups = from.count - common
+        let parts = (ups == 0 ? ["."] : [String](repeating: "..", count: ups)) + to[common...].map(\.string)
+        return parts.joined(separator: "\\")
+    }
+}
