@@ -24,9 +24,10 @@ struct ChainOpener {
         var seen: Set<FileIdentity> = []
         var current = path
         while true {
-            var file = try HostFile.open(current)
+            var file = try HostFile.open(current, writable: layers.isEmpty && options.writable)
             keep(file)
             if layers.isEmpty, try GzipDecompression.isCompressed(file) {
+                guard !options.writable else { throw VHDError(path: current.string, .notWritable(reason: "it is gzip-compressed")) }
                 let folder = FilePath(getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")
                 file = try HostFile.adopting(GzipDecompression.decompress(file, intoTemporaryFileIn: folder), path: current)
                 keep(file)

@@ -3,16 +3,19 @@ import VHDFormat
 
 /// One file of a disk's chain: the disk opened (layer 0), then its parent, grandparent, ...
 public struct DiskLayer {
-    /// The file and what it holds.
+    /// The file and what it holds, as opened (writes since then are in ``blocks``).
     public let image: DiskImage
-    let bitmaps: SectorBitmapCache?
+    /// The BAT as it is now, the bitmap cache and where new blocks go (dynamic and
+    /// differencing layers only).
+    let blocks: BlockState?
 
     init(_ image: DiskImage) {
         self.image = image
-        if let dynamic = image.layout?.dynamic {
-            bitmaps = SectorBitmapCache(bitmapSize: dynamic.sectorBitmapSize)
+        if let layout = image.layout, let dynamic = layout.dynamic {
+            let footerEnd = layout.footerLocation == .copyAtStart ? layout.fileSize : layout.footerOffset
+            blocks = BlockState(entries: dynamic.table.entries, bitmapSize: dynamic.sectorBitmapSize, dataEnd: footerEnd)
         } else {
-            bitmaps = nil
+            blocks = nil
         }
     }
 
@@ -21,6 +24,21 @@ public struct DiskLayer {
     public var layout: VHDLayout? { image.layout }
     /// The size of this layer's virtual disk in bytes.
     public var virtualSize: UInt64 { image.virtualSize }
+}
+
+/// The mutable part of a dynamic or differencing layer: its BAT entries (writes allocate
+/// blocks), its recently read sector bitmaps, and the file offset where the data area ends.
+final class BlockState {
+    var entries: [UInt32]
+    let bitmaps: SectorBitmapCache
+    /// Where the footer is (or goes): new blocks are placed from here.
+    var dataEnd: Int64
+
+    init(entries: [UInt32], bitmapSize: Int, dataEnd: Int64) {
+        self.entries = entries
+        bitmaps = SectorBitmapCache(bitmapSize: bitmapSize)
+        self.dataEnd = dataEnd
+    }
 }
 
 /// A virtual disk ready to read: a raw file, a fixed or dynamic VHD, or a differencing VHD with
@@ -66,11 +84,14 @@ public struct DiskOptions: Sendable, Equatable {
     public var ignoreParentUUID: Bool
     /// Longest chain accepted, counting the disk itself.
     public var maximumChainDepth: Int
+    /// Open the disk itself (not its parents) for writing with ``Disk/write(_:at:)``.
+    public var writable: Bool
 
     public init(
         open: OpenOptions = OpenOptions(), parentPath: FilePath? = nil, ignoreParentUUID: Bool = false,
-        maximumChainDepth: Int = 256
+        maximumChainDepth: Int = 256, writable: Bool = false
     ) {
+        self.writable = writable
         self.open = open
         self.parentPath = parentPath
         self.ignoreParentUUID = ignoreParentUUID

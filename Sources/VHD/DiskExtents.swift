@@ -85,13 +85,13 @@ extension Disk {
     ) throws(VHDError) {
         let blockSize = UInt64(dynamic.blockSize)
         let isDifferencing = layer.layout?.diskType == .differencing
-        let entries = dynamic.table.entries
+        let state = layer.blocks!  // every layer with a dynamic header has one
         var position = range.lowerBound
         while position < range.upperBound {
             let blockIndex = Int(position / blockSize)
             let blockStart = UInt64(blockIndex) * blockSize
             let pieceEnd = min(blockStart + blockSize, range.upperBound)
-            let entry = entries[blockIndex]
+            let entry = state.entries[blockIndex]
             if entry == BlockAllocationTable.unallocated {
                 if isDifferencing {
                     try walk(position..<pieceEnd, layer: index + 1, visit)
@@ -103,8 +103,7 @@ extension Disk {
             }
             let bitmapOffset = Int64(entry) * 512
             let dataOffset = bitmapOffset + Int64(dynamic.sectorBitmapSize)
-            let bitmaps = layer.bitmaps!  // every layer with a dynamic header has a cache
-            try bitmaps.withBitmap(of: blockIndex, load: { (buffer) throws(VHDError) in
+            try state.bitmaps.withBitmap(of: blockIndex, load: { (buffer) throws(VHDError) in
                 try layer.file.read(into: buffer, at: bitmapOffset)
             }) { (bitmap) throws(VHDError) in
                 let sectorLimit = Int((pieceEnd - blockStart + 511) / 512)

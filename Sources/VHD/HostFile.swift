@@ -8,13 +8,13 @@ public struct HostFile: ByteSource {
 
     public var name: String { path.string }
 
-    /// Opens `path` read-only; the caller closes it with ``close()``.
+    /// Opens `path` (read-only unless `writable`); the caller closes it with ``close()``.
     ///
     /// - Throws: ``VHDError`` if the file cannot be opened or its size read.
-    public static func open(_ path: FilePath) throws(VHDError) -> HostFile {
+    public static func open(_ path: FilePath, writable: Bool = false) throws(VHDError) -> HostFile {
         let descriptor: FileDescriptor
         do {
-            descriptor = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
+            descriptor = try FileDescriptor.open(path, writable ? .readWrite : .readOnly, options: [.closeOnExec])
         } catch {
             throw VHDError(path: path.string, .io(call: "open", offset: nil, errno: error as? Errno ?? .ioError))
         }

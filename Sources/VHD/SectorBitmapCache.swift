@@ -2,7 +2,7 @@
 /// sector run does not read its bitmap each time. Bounded: a fixed number of slots, each
 /// allocated once.
 final class SectorBitmapCache {
-    private var blockIndices: [Int]
+    fileprivate var blockIndices: [Int]
     private var bitmaps: [[UInt8]]
     private var nextSlot = 0
 
@@ -23,6 +23,13 @@ final class SectorBitmapCache {
         try bitmaps[slot].withMutableBytes(load)
         blockIndices[slot] = blockIndex
         return try body(bitmaps[slot])
+    }
+}
+
+extension SectorBitmapCache {
+    /// Forgets the cached bitmap of `blockIndex` (after it was written).
+    func invalidate(_ blockIndex: Int) {
+        if let slot = blockIndices.firstIndex(of: blockIndex) { blockIndices[slot] = -1 }
     }
 }
 

@@ -64,6 +64,8 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidSize(UInt64)
         /// A block size we do not create (not a power of two from 512 KiB to 256 MiB).
         case invalidNewBlockSize(UInt64)
+        /// The disk cannot be written: why.
+        case notWritable(reason: String)
         /// A smaller virtual size would cut off non-zero data.
         case shrinkWouldLoseData(newSize: UInt64, dataAt: UInt64)
         /// A compressed stream is corrupt.
@@ -129,6 +131,8 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .invalidNewBlockSize(size):
             return "\(name.isEmpty ? "" : name + ": ")a block size of \(size) bytes is not possible: "
                 + "it must be a power of two from 512 KiB to 256 MiB (Hyper-V uses 2 MiB)"
+        case let .notWritable(reason):
+            return "\(name) cannot be written: \(reason)"
         case let .shrinkWouldLoseData(newSize, dataAt):
             return "\(name): a virtual size of \(newSize) bytes would cut off data (non-zero bytes at offset \(dataAt))"
         case .destinationExists:
