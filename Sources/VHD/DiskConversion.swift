@@ -1,3 +1,4 @@
+import SystemPackage
 import VHDFormat
 
 /// The kinds of image a disk can be converted into.
@@ -47,6 +48,21 @@ public enum DiskConversion {
             try writer.finish()
         }
         summary.virtualSize = newSize
+        return summary
+    }
+
+    /// Converts `disk` into a gzip-compressed image of `kind` in `output`: the image is made in
+    /// a temporary file in `temporaryFolder` (removed afterwards), then compressed.
+    public static func convertCompressed(
+        _ disk: Disk, to kind: ImageKind, output: OutputFile, temporaryFolder: FilePath, size: UInt64? = nil,
+        blockSize: UInt32 = DynamicHeader.defaultBlockSize, options: CopyOptions = CopyOptions()
+    ) throws(VHDError) -> CopySummary {
+        let name = "vhdtool-\(UInt64.random(in: 0...UInt64.max)).uncompressed"
+        let intermediate = try OutputFile.create(at: temporaryFolder.appending(name), overwrite: false)
+        defer { intermediate.discard() }
+        let summary = try convert(disk, to: kind, output: intermediate, size: size, blockSize: blockSize, options: options)
+        let file = try HostFile.adopting(intermediate.descriptor, path: intermediate.temporaryPath)
+        try GzipCompression.compress(file, into: output, options: options)
         return summary
     }
 

@@ -104,6 +104,19 @@ struct ConvertTests {
         #expect(!FileManager.default.fileExists(atPath: folder.file("cut.raw")))
     }
 
+    @Test func gzipDestinationsHoldTheImageTheirNameSays() throws {
+        guard let gzip = ExternalTool.find("gzip"), let qemuImg = Self.qemuImg else { return }
+        let folder = try TemporaryFolder()
+        let source = TestPaths.testImage("dynamic-8M.vhd")
+        #expect(try Self.vhdtool(["convert", source, folder.file("disk.vhd.gz")]).status == 0)
+        #expect(try Self.vhdtool(["convert", source, folder.file("disk.raw.gz")]).status == 0)
+        #expect(try ExternalTool.run(gzip, ["-d", folder.file("disk.vhd.gz"), folder.file("disk.raw.gz")]).status == 0)
+        let vhd = try InspectInteropTests.inspect(folder.file("disk.vhd"))
+        #expect(vhd["diskType"] as? String == "dynamic")
+        #expect(try ExternalTool.run(qemuImg, ["compare", "-f", "vpc", "-F", "vpc", source, folder.file("disk.vhd")]).status == 0)
+        #expect(try ExternalTool.run(qemuImg, ["compare", "-f", "vpc", "-F", "raw", source, folder.file("disk.raw")]).status == 0)
+    }
+
     @Test func anExistingDestinationNeedsForce() throws {
         let folder = try TemporaryFolder()
         try Data("keep me".utf8).write(to: URL(fileURLWithPath: folder.file("out.raw")))

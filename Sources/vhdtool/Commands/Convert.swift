@@ -48,9 +48,13 @@ extension VHDTool {
 
         @OptionGroup var opening: DiskOpeningOptions
 
+        /// Whether the destination is gzip-compressed (its name ends in .gz).
+        var compressed: Bool { destination.lowercased().hasSuffix(".gz") }
+
         var target: Target {
             if azure { return .fixed }
-            return to ?? (destination.lowercased().hasSuffix(".vhd") ? .dynamic : .raw)
+            let name = compressed ? String(destination.dropLast(3)) : destination
+            return to ?? (name.lowercased().hasSuffix(".vhd") ? .dynamic : .raw)
         }
 
         func validate() throws {
@@ -89,10 +93,17 @@ extension VHDTool {
                     newSize = rounded
                 }
                 let output = try OutputFile.create(at: FilePath(destination), overwrite: force)
+                let blockBytes = UInt32(clamping: blockSize?.bytes ?? UInt64(DynamicHeader.defaultBlockSize))
                 do {
-                    _ = try DiskConversion.convert(
-                        disk, to: target.kind, output: output, size: newSize,
-                        blockSize: UInt32(clamping: blockSize?.bytes ?? UInt64(DynamicHeader.defaultBlockSize)), options: options)
+                    if compressed {
+                        let folder = FilePath(ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")
+                        _ = try DiskConversion.convertCompressed(
+                            disk, to: target.kind, output: output, temporaryFolder: folder, size: newSize,
+                            blockSize: blockBytes, options: options)
+                    } else {
+                        _ = try DiskConversion.convert(
+                            disk, to: target.kind, output: output, size: newSize, blockSize: blockBytes, options: options)
+                    }
                     try output.commit(sync: sync)
                 } catch {
                     output.discard()
