@@ -293,11 +293,7 @@ private struct LayoutReader<Source: ByteSource> {
         guard let tableEnd = sum(header.tableOffset, declaredTableBytes), tableEnd <= UInt64(fileSize) else {
             throw error(.tableOutsideFile(offset: header.tableOffset, sizeInBytes: declaredTableBytes, fileSize: fileSize))
         }
-        let tableBytes = UInt64(entryCount) * 4
         // One read straight into the table's storage, then an in-place byte swap.
-        guard Int64(header.tableOffset) + Int64(tableBytes) <= fileSize else {
-            throw error(.tableOutsideFile(offset: header.tableOffset, sizeInBytes: tableBytes, fileSize: fileSize))
-        }
         var stored = [UInt32](unsafeUninitializedCapacity: entryCount) { _, initialized in initialized = entryCount }
         try stored.withMutableBytes { (buffer) throws(VHDError) in try source.read(into: buffer, at: Int64(header.tableOffset)) }
         let table = BlockAllocationTable(storedEntries: stored)
