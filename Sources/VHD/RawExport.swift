@@ -39,14 +39,26 @@ public enum RawExport {
         let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: options.chunkSize, alignment: 4096)
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
         defer { zeros.deallocate() }
-        try forEachChunk(of: disk, in: 0..<disk.virtualSize, options: options, summary: &summary) { (chunk, _, length) throws(VHDError) in
-            let bytes = chunk ?? UnsafeRawBufferPointer(rebasing: zeros[0..<length])
+        func write(_ bytes: UnsafeRawBufferPointer) throws(VHDError) {
             do {
                 _ = try descriptor.writeAll(bytes)
             } catch {
                 throw VHDError(path: name, .io(call: "write", offset: nil, errno: error as? Errno ?? .ioError))
             }
-            return UInt64(bytes.count)
+        }
+        try forEachChunk(of: disk, in: 0..<disk.virtualSize, options: options, summary: &summary) { (chunk, _, length) throws(VHDError) in
+            if let chunk {
+                try write(chunk)
+            } else {
+                var left = length
+                while left > 0 {
+                    if options.isCancelled?() == true { throw VHDError(path: name, .cancelled) }
+                    let count = min(left, zeros.count)
+                    try write(UnsafeRawBufferPointer(rebasing: zeros[0..<count]))
+                    left -= count
+                }
+            }
+            return UInt64(length)
         }
         return summary
     }
@@ -64,9 +76,11 @@ public enum RawExport {
             var position = extent.start
             while position < extent.end {
                 if options.isCancelled?() == true { throw VHDError(path: disk.layers[0].file.name, .cancelled) }
-                let length = Int(min(UInt64(options.chunkSize), extent.end - position))
+                var length = Int(min(UInt64(options.chunkSize), extent.end - position))
                 switch extent.source {
                 case .zero:
+                    // A zero extent in one step, however long (the body chunks it if it writes).
+                    length = Int(extent.end - position)
                     summary.bytesWritten += try body(nil, position, length)
                 case let .data(layer, hostOffset):
                     let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
