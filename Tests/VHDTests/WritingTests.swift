@@ -160,3 +160,31 @@ struct WritingTests {
         }
     }
 }
+
+/// Stopping a conversion (Ctrl-C in the CLI) leaves no file behind.
+struct CancellationTests {
+    @Test(arguments: [ImageKind.raw, .fixed, .dynamic])
+    func aCancelledConversionLeavesNothing(kind: ImageKind) throws {
+        let folder = try TemporaryFolder()
+        let destination = folder.file("out.vhd")
+        nonisolated(unsafe) var polls = 0
+        let options = CopyOptions(isCancelled: {
+            polls += 1
+            return polls > 1
+        })
+        let error = #expect(throws: VHDError.self) {
+            try Disk.withOpened(at: FilePath(TestPaths.testImage("dynamic-8M.vhd"))) { disk in
+                let output = try OutputFile.create(at: FilePath(destination), overwrite: false)
+                do {
+                    _ = try DiskConversion.convert(disk, to: kind, output: output, options: options)
+                    try output.commit(sync: false)
+                } catch {
+                    output.discard()
+                    throw error
+                }
+            }
+        }
+        #expect(error?.kind == .cancelled)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+    }
+}
