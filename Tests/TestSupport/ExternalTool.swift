@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -62,5 +63,31 @@ package enum ExternalTool {
         }
         let debug = TestPaths.repositoryRoot.appendingPathComponent(".build/debug/vhdtool").path
         return FileManager.default.isExecutableFile(atPath: debug) ? debug : nil
+    }
+}
+
+extension ExternalTool {
+    /// The virtual disk of `image` as vhdimount (libvhdi) reads it, through its parents; nil
+    /// when vhdimount or FUSE is not here (a failure when VHDTOOL_REQUIRE_ORACLES=1 and
+    /// vhdimount is missing). vhdimount shows every layer as vhdi1, vhdi2, ...: the last is the
+    /// disk opened, so `layerCount` says which to read.
+    package static func vhdimountRead(_ image: String, layerCount: Int) throws -> [UInt8]? {
+        guard let vhdimount = find("vhdimount") else {
+            if ProcessInfo.processInfo.environment["VHDTOOL_REQUIRE_ORACLES"] == "1" {
+                Issue.record("vhdimount is not installed but VHDTOOL_REQUIRE_ORACLES=1")
+            }
+            return nil
+        }
+        guard FileManager.default.fileExists(atPath: "/dev/fuse") else { return nil }
+        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("vhdtool-mount-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: mountPoint) }
+        let mount = try run(vhdimount, [image, mountPoint])
+        guard mount.status == 0 else {
+            Issue.record("vhdimount failed: \(mount.stderr)")
+            return nil
+        }
+        defer { _ = try? run("/bin/umount", [mountPoint]) }
+        return try Array(Data(contentsOf: URL(fileURLWithPath: mountPoint + "/vhdi\(layerCount)")))
     }
 }
