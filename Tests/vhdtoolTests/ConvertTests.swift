@@ -47,10 +47,16 @@ struct ConvertTests {
         #expect(stored < 8 << 20, "\(stored) bytes stored")
     }
 
+    /// Whether a map entry holds data. qemu-img marks the host-file holes of a fixed VHD as
+    /// `"data": true, "zero": true`; both tools agree those read as zeros.
+    static func holdsData(_ entry: [String: Any]) -> Bool {
+        entry["data"] as? Bool == true && entry["zero"] as? Bool != true
+    }
+
     /// The ranges that hold data, merged, from a list of map entries.
     static func dataRanges(_ entries: [[String: Any]]) -> [Range<Int>] {
         var ranges: [Range<Int>] = []
-        for entry in entries where entry["data"] as? Bool == true {
+        for entry in entries where holdsData(entry) {
             let start = (entry["start"] as? NSNumber)?.intValue ?? -1
             let length = (entry["length"] as? NSNumber)?.intValue ?? 0
             if let last = ranges.last, last.upperBound == start {
@@ -72,8 +78,8 @@ struct ConvertTests {
         let theirEntries = try #require(JSONSerialization.jsonObject(with: Data(theirs.stdout.utf8)) as? [[String: Any]])
         #expect(Self.dataRanges(ourEntries) == Self.dataRanges(theirEntries))
         // Host offsets of data agree too (both point past the sector bitmap).
-        let ourOffsets = ourEntries.filter { $0["data"] as? Bool == true }.compactMap { ($0["offset"] as? NSNumber)?.intValue }
-        let theirOffsets = theirEntries.filter { $0["data"] as? Bool == true }.compactMap { ($0["offset"] as? NSNumber)?.intValue }
+        let ourOffsets = ourEntries.filter(Self.holdsData).compactMap { ($0["offset"] as? NSNumber)?.intValue }
+        let theirOffsets = theirEntries.filter(Self.holdsData).compactMap { ($0["offset"] as? NSNumber)?.intValue }
         #expect(ourOffsets == theirOffsets)
     }
 
