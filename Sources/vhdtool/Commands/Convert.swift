@@ -37,11 +37,7 @@ extension VHDTool {
         @Flag(help: "Make what Azure accepts: a fixed VHD whose size is a whole number of MiB (rounded up).")
         var azure = false
 
-        @Flag(help: "Replace an existing destination.")
-        var force = false
-
-        @Flag(help: "Flush the destination and its folder to stable storage before finishing.")
-        var sync = false
+        @OptionGroup var writing: OutputFileOptions
 
         @Flag(name: .shortAndLong, help: "Print no progress.")
         var quiet = false
@@ -84,15 +80,9 @@ extension VHDTool {
                     return
                 }
                 try refuseSameFile(disk)
-                var newSize = size?.bytes ?? disk.virtualSize
-                if azure {
-                    let rounded = NewDiskMetadata.azureSize(atLeast: newSize)
-                    if rounded != newSize {
-                        FileHandle.standardError.write(Data("vhdtool: size rounded up from \(newSize) to \(rounded) bytes (a whole number of MiB) for Azure\n".utf8))
-                    }
-                    newSize = rounded
-                }
-                let output = try OutputFile.create(at: FilePath(destination), overwrite: force)
+                let requestedSize = size?.bytes ?? disk.virtualSize
+                let newSize = azure ? azureSize(for: requestedSize) : requestedSize
+                let output = try OutputFile.create(at: FilePath(destination), overwrite: writing.force)
                 let blockBytes = UInt32(clamping: blockSize?.bytes ?? UInt64(DynamicHeader.defaultBlockSize))
                 do {
                     if compressed {
@@ -104,7 +94,7 @@ extension VHDTool {
                         _ = try DiskConversion.convert(
                             disk, to: target.kind, output: output, size: newSize, blockSize: blockBytes, options: options)
                     }
-                    try output.commit(sync: sync)
+                    try output.commit(sync: writing.sync)
                 } catch {
                     output.discard()
                     throw error

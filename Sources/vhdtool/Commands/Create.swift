@@ -39,11 +39,7 @@ extension VHDTool {
         @Flag(help: "Reserve the fixed disk's data blocks in the host file instead of leaving it sparse.")
         var preallocate = false
 
-        @Flag(help: "Replace an existing file.")
-        var force = false
-
-        @Flag(help: "Flush the new file and its folder to stable storage before finishing.")
-        var sync = false
+        @OptionGroup var writing: OutputFileOptions
 
         @Flag(help: "Use a parent whose checksum is wrong.")
         var ignoreChecksums = false
@@ -65,21 +61,14 @@ extension VHDTool {
         }
 
         func run() throws {
-            let output = try OutputFile.create(at: FilePath(destination), overwrite: force)
+            let output = try OutputFile.create(at: FilePath(destination), overwrite: writing.force)
             do {
                 if let parent {
                     try DiskCreation.createDifferencing(
                         parentPath: FilePath(parent), output: output,
                         options: OpenOptions(checksumPolicy: ignoreChecksums ? .ignore : .verify))
                 } else {
-                    var bytes = size!.bytes
-                    if azure {
-                        let rounded = NewDiskMetadata.azureSize(atLeast: bytes)
-                        if rounded != bytes {
-                            FileHandle.standardError.write(Data("vhdtool: size rounded up from \(bytes) to \(rounded) bytes (a whole number of MiB) for Azure\n".utf8))
-                        }
-                        bytes = rounded
-                    }
+                    let bytes = azure ? azureSize(for: size!.bytes) : size!.bytes
                     switch kind {
                     case .fixed:
                         try DiskCreation.createFixed(size: bytes, output: output, preallocate: preallocate)
@@ -89,7 +78,7 @@ extension VHDTool {
                             output: output)
                     }
                 }
-                try output.commit(sync: sync)
+                try output.commit(sync: writing.sync)
             } catch {
                 output.discard()
                 throw error
