@@ -104,18 +104,26 @@ struct ChainOpener {
             warnings.append("\(file.name) has UUID \(parent.footer.uniqueId) but \(childName) recorded \(header.parentUniqueId); accepted as asked")
         }
         // Writers record the parent file's modification time; a copied parent usually differs.
-        if let modified = try? FileIdentity.modificationTime(file), header.parentTimestamp.rawValue != 0,
-           VHDTimestamp(unixSeconds: modified) != header.parentTimestamp
-        {
+        let modified = try FileIdentity.modificationTime(file)
+        if header.parentTimestamp.rawValue != 0, VHDTimestamp(unixSeconds: modified) != header.parentTimestamp {
             warnings.append("\(childName) recorded its parent's time as \(header.parentTimestamp) but \(file.name) was modified at \(VHDTimestamp(unixSeconds: modified))")
         }
     }
 }
 
-/// Device and inode of an open file: how cycles are recognized whatever the paths say.
+/// Device and inode of a file: how cycles and same-file writes are recognized whatever the
+/// paths say.
 struct FileIdentity: Hashable {
     var device: UInt64
     var inode: UInt64
+
+    /// The identity of the file at `path`, or nil if there is none.
+    init?(path: FilePath) {
+        var status = stat()
+        guard stat(path.string, &status) == 0 else { return nil }
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
+    }
 
     init(_ file: HostFile) throws(VHDError) {
         var status = stat()

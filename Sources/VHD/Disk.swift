@@ -68,6 +68,15 @@ public struct Disk {
         return try body(disk)
     }
 
+    /// Throws ``VHDError/Kind/sameFile(source:)`` if `destination` is a file of this disk's
+    /// chain (under any name): writing there would destroy what is being read.
+    public func refuseWritingOver(_ destination: FilePath) throws(VHDError) {
+        guard let target = FileIdentity(path: destination) else { return }
+        for layer in layers where try FileIdentity(layer.file) == target {
+            throw VHDError(path: destination.string, .sameFile(source: layer.file.name))
+        }
+    }
+
     init(layers: [DiskLayer], chainWarnings: [String]) {
         self.layers = layers
         self.chainWarnings = chainWarnings

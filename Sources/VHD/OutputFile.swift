@@ -13,10 +13,21 @@ import Darwin
 /// It is written as a temporary file beside the destination (same folder, so the final rename
 /// is atomic) and renamed over it by ``commit(sync:)``; ``discard()`` removes it. An interrupted
 /// or failed run leaves the destination as it was.
-public struct OutputFile {
+///
+/// A class, so that ``commit(sync:)`` and ``discard()`` know whether the descriptor is still
+/// open: a descriptor closed twice could close an unrelated file that reused its number.
+public final class OutputFile {
     public let destination: FilePath
     public let temporaryPath: FilePath
     public let descriptor: FileDescriptor
+    private var isClosed = false
+    private var isCommitted = false
+
+    init(destination: FilePath, temporaryPath: FilePath, descriptor: FileDescriptor) {
+        self.destination = destination
+        self.temporaryPath = temporaryPath
+        self.descriptor = descriptor
+    }
 
     /// Creates the temporary file beside `destination`.
     ///
@@ -55,6 +66,7 @@ public struct OutputFile {
             throw VHDError(path: temporaryPath.string, .io(call: "fsync", offset: nil, errno: failure))
         }
         do {
+            isClosed = true
             try descriptor.close()
         } catch {
             discardPath()
@@ -65,21 +77,30 @@ public struct OutputFile {
             discardPath()
             throw VHDError(path: destination.string, .io(call: "rename", offset: nil, errno: failure))
         }
+        isCommitted = true
         if sync {
             let folder = destination.removingLastComponent()
-            if let directory = try? FileDescriptor.open(folder.isEmpty ? "." : folder, .readOnly) {
-                defer { try? directory.close() }
-                guard fsync(directory.rawValue) == 0 else {
-                    throw VHDError(path: folder.string, .io(call: "fsync", offset: nil, errno: Errno(rawValue: errno)))
-                }
+            let directory: FileDescriptor
+            do {
+                directory = try FileDescriptor.open(folder.isEmpty ? "." : folder, .readOnly)
+            } catch {
+                throw VHDError(path: folder.string, .io(call: "open", offset: nil, errno: error as? Errno ?? .ioError))
+            }
+            defer { try? directory.close() }
+            guard fsync(directory.rawValue) == 0 else {
+                throw VHDError(path: folder.string, .io(call: "fsync", offset: nil, errno: Errno(rawValue: errno)))
             }
         }
     }
 
-    /// Closes and removes the temporary file; the destination is untouched.
+    /// Closes and removes the temporary file; the destination is untouched. After a commit
+    /// that got as far as the rename, there is nothing left to discard.
     public func discard() {
-        try? descriptor.close()
-        discardPath()
+        if !isClosed {
+            isClosed = true
+            try? descriptor.close()
+        }
+        if !isCommitted { discardPath() }
     }
 
     private func discardPath() { unlink(temporaryPath.string) }

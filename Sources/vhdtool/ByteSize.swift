@@ -1,4 +1,3 @@
-import Foundation
 import ArgumentParser
 
 /// A size on the command line: bytes, or a number with K, M, G or T (binary units, an optional
@@ -9,7 +8,7 @@ struct ByteSize: ExpressibleByArgument, Equatable {
     init(bytes: UInt64) { self.bytes = bytes }
 
     init?(argument: String) {
-        var text = argument.trimmingCharacters(in: .whitespaces).uppercased()
+        var text = String(argument.filter { $0 != " " }).uppercased()
         for suffix in ["IB", "B"] where text.hasSuffix(suffix) && text.count > suffix.count {
             text.removeLast(suffix.count)
         }

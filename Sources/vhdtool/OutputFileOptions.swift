@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import VHD
 
 /// Options of every command that writes a new file.
@@ -16,7 +15,7 @@ struct OutputFileOptions: ParsableArguments {
 func azureSize(for size: UInt64) -> UInt64 {
     let rounded = NewDiskMetadata.azureSize(atLeast: size)
     if rounded != size {
-        FileHandle.standardError.write(Data("vhdtool: size rounded up from \(size) to \(rounded) bytes (a whole number of MiB) for Azure\n".utf8))
+        Terminal.standardError("vhdtool: size rounded up from \(size) to \(rounded) bytes (a whole number of MiB) for Azure\n")
     }
     return rounded
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 
 /// `--json`: the one switch between text for people and JSON for scripts.
 struct OutputOptions: ParsableArguments {
@@ -12,10 +12,9 @@ struct OutputOptions: ParsableArguments {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             let data = try encoder.encode(value)
-            FileHandle.standardOutput.write(data)
-            FileHandle.standardOutput.write(Data("\n".utf8))
+            Terminal.standardOutput(String(decoding: data, as: UTF8.self) + "\n")
         } else {
-            Swift.print(text(value), terminator: "")
+            Terminal.standardOutput(text(value))
         }
     }
 }
@@ -35,8 +34,9 @@ func humanSize(_ count: UInt64) -> String {
         unit += 1
     }
     if unit == 0 { return "\(count) bytes" }
-    let rounded = (value * 100).rounded() / 100
-    let text = rounded == rounded.rounded() ? String(Int(rounded)) : String(format: "%.2f", rounded)
+    let hundredths = Int((value * 100).rounded())
+    let text = hundredths % 100 == 0 ? "\(hundredths / 100)"
+        : "\(hundredths / 100)." + (hundredths % 100 < 10 ? "0" : "") + "\(hundredths % 100)"
     return "\(text) \(units[unit])"
 }
 

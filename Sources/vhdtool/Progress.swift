@@ -1,35 +1,42 @@
-import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Progress of a long operation on stderr, when stderr is a terminal: bytes done of the total,
 /// rate and time left, redrawn at most ten times a second.
 final class ProgressLine {
     private let enabled: Bool
-    private let started = Date()
-    private var lastDrawn = Date.distantPast
+    private let started = ContinuousClock.now
+    private var lastDrawn: ContinuousClock.Instant?
     private var drewSomething = false
 
     init(quiet: Bool) {
-        enabled = !quiet && isatty(STDERR_FILENO) == 1
+        enabled = !quiet && Terminal.standardErrorIsTerminal
     }
 
     func update(done: UInt64, total: UInt64) {
         guard enabled else { return }
-        let now = Date()
-        guard now.timeIntervalSince(lastDrawn) >= 0.1 || done == total else { return }
+        let now = ContinuousClock.now
+        if let lastDrawn, now - lastDrawn < .milliseconds(100) && done != total { return }
         lastDrawn = now
-        let elapsed = max(now.timeIntervalSince(started), 0.001)
+        let elapsed = max(Self.seconds(now - started), 0.001)
         let rate = Double(done) / elapsed
         let percent = total == 0 ? 100 : Int(Double(done) * 100 / Double(total))
         let left = rate > 0 ? Int(Double(total - done) / rate) : 0
-        let line = "\r\(humanSize(done)) / \(humanSize(total))  \(percent)%  \(humanSize(UInt64(rate)))/s  \(left / 60):\(String(format: "%02d", left % 60)) left  "
-        FileHandle.standardError.write(Data(line.utf8))
+        let line = "\r\(humanSize(done)) / \(humanSize(total))  \(percent)%  \(humanSize(UInt64(rate)))/s  \(left / 60):\(left % 60 < 10 ? "0" : "")\(left % 60) left  "
+        Terminal.standardError(line)
         drewSomething = true
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Ends the line so that what follows starts on a new one.
     func finish() {
-        if drewSomething { FileHandle.standardError.write(Data("\n".utf8)) }
+        if drewSomething { Terminal.standardError("\n") }
     }
 }
 

@@ -1,5 +1,4 @@
 import Foundation
-import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -68,13 +67,13 @@ package enum ExternalTool {
 
 extension ExternalTool {
     /// The virtual disk of `image` as vhdimount (libvhdi) reads it, through its parents; nil
-    /// when vhdimount or FUSE is not here (a failure when VHDTOOL_REQUIRE_ORACLES=1 and
-    /// vhdimount is missing). vhdimount shows every layer as vhdi1, vhdi2, ...: the last is the
-    /// disk opened, so `layerCount` says which to read.
+    /// when vhdimount or FUSE is not here. Throws when mounting fails, or when vhdimount is
+    /// missing and VHDTOOL_REQUIRE_ORACLES=1. vhdimount shows every layer as vhdi1, vhdi2, ...:
+    /// the last is the disk opened, so `layerCount` says which to read.
     package static func vhdimountRead(_ image: String, layerCount: Int) throws -> [UInt8]? {
         guard let vhdimount = find("vhdimount") else {
             if ProcessInfo.processInfo.environment["VHDTOOL_REQUIRE_ORACLES"] == "1" {
-                Issue.record("vhdimount is not installed but VHDTOOL_REQUIRE_ORACLES=1")
+                throw OracleError(message: "vhdimount is not installed but VHDTOOL_REQUIRE_ORACLES=1")
             }
             return nil
         }
@@ -83,11 +82,14 @@ extension ExternalTool {
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: mountPoint) }
         let mount = try run(vhdimount, [image, mountPoint])
-        guard mount.status == 0 else {
-            Issue.record("vhdimount failed: \(mount.stderr)")
-            return nil
-        }
+        guard mount.status == 0 else { throw OracleError(message: "vhdimount failed: \(mount.stderr)") }
         defer { _ = try? run("/bin/umount", [mountPoint]) }
         return try Array(Data(contentsOf: URL(fileURLWithPath: mountPoint + "/vhdi\(layerCount)")))
     }
+}
+
+/// An oracle that should have answered did not.
+package struct OracleError: Error, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
 }

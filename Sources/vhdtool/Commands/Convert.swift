@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import SystemPackage
 import VHD
 import VHDFormat
@@ -79,14 +78,14 @@ extension VHDTool {
                     _ = try RawExport.stream(disk, to: .standardOutput, name: "standard output", options: options)
                     return
                 }
-                try refuseSameFile(disk)
+                try disk.refuseWritingOver(FilePath(destination))
                 let requestedSize = size?.bytes ?? disk.virtualSize
                 let newSize = azure ? azureSize(for: requestedSize) : requestedSize
                 let output = try OutputFile.create(at: FilePath(destination), overwrite: writing.force)
                 let blockBytes = UInt32(clamping: blockSize?.bytes ?? UInt64(DynamicHeader.defaultBlockSize))
                 do {
                     if compressed {
-                        let folder = FilePath(ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")
+                        let folder = FilePath(Terminal.environment("TMPDIR") ?? "/tmp")
                         _ = try DiskConversion.convertCompressed(
                             disk, to: target.kind, output: output, temporaryFolder: folder, size: newSize,
                             blockSize: blockBytes, options: options)
@@ -98,20 +97,6 @@ extension VHDTool {
                 } catch {
                     output.discard()
                     throw error
-                }
-            }
-        }
-
-        /// Refuses to write over any file of the source's chain.
-        func refuseSameFile(_ disk: Disk) throws {
-            var status = stat()
-            guard stat(destination, &status) == 0 else { return }
-            for layer in disk.layers {
-                var layerStatus = stat()
-                if fstat(layer.file.descriptor.rawValue, &layerStatus) == 0,
-                   layerStatus.st_dev == status.st_dev, layerStatus.st_ino == status.st_ino
-                {
-                    throw VHDError(path: destination, .sameFile(source: layer.file.name))
                 }
             }
         }

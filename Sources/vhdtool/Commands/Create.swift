@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import SystemPackage
 import VHD
 import VHDFormat
