@@ -73,7 +73,7 @@ extension VHDTool {
             defer { progress.finish() }
             let options = CopyOptions(
                 progress: { progress.update(done: $0, total: $1) }, isCancelled: { Interruption.isRequested })
-            try SourceDisk.withOpened(at: FilePath(source), options: opening.diskOptions) { disk in
+            try Disk.withOpened(at: FilePath(source), options: opening.diskOptions) { disk in
                 if destination == "-" {
                     _ = try RawExport.stream(disk, to: .standardOutput, name: "standard output", options: options)
                     return
