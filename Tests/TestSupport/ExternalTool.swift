@@ -83,8 +83,18 @@ extension ExternalTool {
         defer { try? FileManager.default.removeItem(atPath: mountPoint) }
         let mount = try run(vhdimount, [image, mountPoint])
         guard mount.status == 0 else { throw OracleError(message: "vhdimount failed: \(mount.stderr)") }
-        defer { _ = try? run("/bin/umount", [mountPoint]) }
+        defer { unmount(mountPoint) }
         return try Array(Data(contentsOf: URL(fileURLWithPath: mountPoint + "/vhdi\(layerCount)")))
+    }
+
+    /// Unmounts a FUSE mount, retrying while it is busy and detaching it lazily at last, so that
+    /// no test leaves a mount behind.
+    static func unmount(_ mountPoint: String) {
+        for _ in 0..<20 {
+            if (try? run("/bin/umount", [mountPoint]))?.status == 0 { return }
+            usleep(100_000)
+        }
+        _ = try? run("/bin/umount", ["-l", mountPoint])
     }
 }
 
