@@ -50,7 +50,7 @@ struct ChainOpener {
             }
             current = try resolveParent(of: current, dynamic: dynamic, explicit: layers.count == 1 ? options.parentPath : nil)
         }
-        return Disk(layers: layers, chainWarnings: warnings)
+        return Disk(layers: layers, chainWarnings: warnings, isWritable: options.writable)
     }
 
     /// The candidate paths for the parent of `child`, in the order they are tried.

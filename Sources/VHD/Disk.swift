@@ -50,6 +50,8 @@ public struct Disk {
     public let layers: [DiskLayer]
     /// What was odd about the chain (e.g. a parent's timestamp differs from the child's record).
     public let chainWarnings: [String]
+    /// Whether layer 0 was opened for writing (``DiskOptions/writable``).
+    public let isWritable: Bool
 
     /// The size of the virtual disk in bytes (layer 0's).
     public var virtualSize: UInt64 { layers[0].virtualSize }
@@ -77,9 +79,10 @@ public struct Disk {
         }
     }
 
-    init(layers: [DiskLayer], chainWarnings: [String]) {
+    init(layers: [DiskLayer], chainWarnings: [String], isWritable: Bool) {
         self.layers = layers
         self.chainWarnings = chainWarnings
+        self.isWritable = isWritable
     }
 }
 

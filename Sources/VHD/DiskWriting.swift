@@ -56,11 +56,6 @@ extension Disk {
         }
     }
 
-    var isWritable: Bool {
-        let flags = fcntl(layers[0].file.descriptor.rawValue, F_GETFL)
-        return flags >= 0 && flags & O_ACCMODE == O_RDWR
-    }
-
     /// Writes whole sectors.
     private func writeSectors(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(VHDError) {
         let layer = layers[0]
