@@ -85,58 +85,58 @@ public enum DiskConversion {
     }
 
     /// Copies the data extents of `range` into a dynamic image, block by block.
+    ///
+    /// A block that one piece covers whole is written straight from the read-ahead buffer;
+    /// other blocks are assembled (zeros where nothing was read) in a block buffer first.
     static func writeBlocks(
         of disk: Disk, in range: Range<UInt64>, into writer: inout DynamicImageWriter, options: CopyOptions
     ) throws(VHDError) -> CopySummary {
         var summary = CopySummary(virtualSize: disk.virtualSize)
         let blockSize = UInt64(writer.blockSize)
-        let bitmapSize = writer.sectorBitmapSize
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bitmapSize + writer.blockSize, alignment: 4096)
-        defer { buffer.deallocate() }
-        let data = UnsafeMutableRawBufferPointer(rebasing: buffer[bitmapSize...])
-        var currentBlock: Int?
+        let bitmap = UnsafeMutableRawBufferPointer.allocate(byteCount: writer.sectorBitmapSize, alignment: 512)
+        let assembly = UnsafeMutableRawBufferPointer.allocate(byteCount: writer.blockSize, alignment: 4096)
+        defer {
+            bitmap.deallocate()
+            assembly.deallocate()
+        }
+        /// The block being assembled and how many of its bytes hold what was read (or zeros).
+        var assembling: (block: Int, filled: Int)?
 
-        func flush(_ block: Int) throws(VHDError) {
-            let blockStart = UInt64(block) * blockSize
-            let bytesInDisk = Int(min(blockSize, range.upperBound - blockStart))
-            let bitmap = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<bitmapSize])
-            bitmap.initializeMemory(as: UInt8.self, repeating: 0)
-            var anyData = false
-            var sector = 0
-            while sector * 512 < bytesInDisk {
-                let sectorBytes = UnsafeRawBufferPointer(rebasing: data[(sector * 512)..<min((sector + 1) * 512, bytesInDisk)])
-                if !ZeroDetection.isZero(sectorBytes) {
-                    bitmap[sector >> 3] |= 0x80 >> UInt8(sector & 7)
-                    anyData = true
-                }
-                sector += 1
+        func write(_ block: Int, data: UnsafeRawBufferPointer) throws(VHDError) {
+            let bytesInDisk = Int(min(blockSize, range.upperBound - UInt64(block) * blockSize))
+            guard SectorBitmap.fill(bitmap, withNonZeroSectorsOf: UnsafeRawBufferPointer(rebasing: data[0..<bytesInDisk])) else {
+                return  // an all-zero block stays unallocated
             }
-            guard anyData else { return }  // an all-zero block stays unallocated
-            try writer.writeBlock(block, bitmapAndData: UnsafeRawBufferPointer(buffer))
-            summary.bytesWritten += UInt64(buffer.count)
+            summary.bytesWritten += try writer.writeBlock(block, bitmap: UnsafeRawBufferPointer(bitmap), data: data)
+        }
+        func finishAssembly() throws(VHDError) {
+            guard let (block, filled) = assembling else { return }
+            UnsafeMutableRawBufferPointer(rebasing: assembly[filled...]).initializeMemory(as: UInt8.self, repeating: 0)
+            try write(block, data: UnsafeRawBufferPointer(assembly))
+            assembling = nil
         }
 
-        for extent in try disk.extents(in: range) {
-            guard case let .data(layer, hostOffset) = extent.source else { continue }
-            var position = extent.start
-            while position < extent.end {
-                if options.isCancelled?() == true { throw VHDError(path: disk.layers[0].file.name, .cancelled) }
-                let block = Int(position / blockSize)
-                let blockStart = UInt64(block) * blockSize
-                let pieceEnd = min(extent.end, blockStart + blockSize)
-                if currentBlock != block {
-                    if let currentBlock { try flush(currentBlock) }
-                    data.initializeMemory(as: UInt8.self, repeating: 0)
-                    currentBlock = block
-                }
-                let target = UnsafeMutableRawBufferPointer(rebasing: data[Int(position - blockStart)..<Int(pieceEnd - blockStart)])
-                try disk.layers[layer].file.read(into: target, at: hostOffset + Int64(position - extent.start))
-                summary.bytesRead += UInt64(target.count)
-                position = pieceEnd
-                options.progress?(position - range.lowerBound, UInt64(range.count))
+        try ReadAhead.forEachPiece(
+            of: disk, extents: try disk.extents(in: range), chunkSize: options.chunkSize, boundary: blockSize,
+            isCancelled: options.isCancelled
+        ) { (piece, bytes) throws(VHDError) in
+            defer { options.progress?(piece.range.upperBound - range.lowerBound, UInt64(range.count)) }
+            guard let bytes else { return }
+            summary.bytesRead += UInt64(bytes.count)
+            let block = Int(piece.range.lowerBound / blockSize)
+            let offsetInBlock = Int(piece.range.lowerBound - UInt64(block) * blockSize)
+            if offsetInBlock == 0 && bytes.count == writer.blockSize {
+                try finishAssembly()
+                try write(block, data: bytes)
+                return
             }
+            if let current = assembling, current.block != block { try finishAssembly() }
+            let filled = assembling?.filled ?? 0
+            UnsafeMutableRawBufferPointer(rebasing: assembly[filled..<offsetInBlock]).initializeMemory(as: UInt8.self, repeating: 0)
+            UnsafeMutableRawBufferPointer(rebasing: assembly[offsetInBlock...]).copyMemory(from: bytes)
+            assembling = (block, offsetInBlock + bytes.count)
         }
-        if let currentBlock { try flush(currentBlock) }
+        try finishAssembly()
         options.progress?(UInt64(range.count), UInt64(range.count))
         return summary
     }

@@ -72,16 +72,36 @@ public struct DynamicImageWriter {
     /// part after the last backslash beside the child, so the file name serves every reader).
     public mutating func setParentName(_ name: String) { header.setParentName(name) }
 
-    /// Writes block `index`: `bitmapAndData` holds the sector bitmap (``sectorBitmapSize``
-    /// bytes) followed by the block's data (``blockSize`` bytes).
-    public mutating func writeBlock(_ index: Int, bitmapAndData: UnsafeRawBufferPointer) throws(VHDError) {
-        precondition(bitmapAndData.count == sectorBitmapSize + blockSize)
+    /// Writes block `index`: its sector bitmap (``sectorBitmapSize`` bytes) and its data
+    /// (``blockSize`` bytes). Only the parts of the data whose bitmap byte is non-zero are
+    /// written (8 sectors, 4 KiB each, aligned in the file); the rest stays a hole of the host
+    /// file, which reads as zeros. Returns the bytes written.
+    public mutating func writeBlock(_ index: Int, bitmap: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer) throws(VHDError) -> UInt64 {
+        precondition(bitmap.count == sectorBitmapSize && data.count == blockSize)
         precondition(table.entries[index] == BlockAllocationTable.unallocated, "block \(index) written twice")
-        try output.write(bitmapAndData, at: nextBlockOffset)
-        table.entries[index] = UInt32(nextBlockOffset / 512)
-        nextBlockOffset += Int64(bitmapAndData.count)
-        // Keep every block's data 4 KiB-aligned (the bitmap is 512 bytes for 2 MiB blocks).
-        nextBlockOffset = (nextBlockOffset + Int64(sectorBitmapSize) + 4095) / 4096 * 4096 - Int64(sectorBitmapSize)
+        let bitmapOffset = nextBlockOffset
+        let dataOffset = bitmapOffset + Int64(sectorBitmapSize)
+        try output.write(bitmap, at: bitmapOffset)
+        var written = UInt64(bitmap.count)
+        let granule = 8 * 512  // the data one bitmap byte covers
+        var byte = 0
+        while byte < bitmap.count {
+            guard bitmap[byte] != 0 else {
+                byte += 1
+                continue
+            }
+            var end = byte + 1
+            while end < bitmap.count && bitmap[end] != 0 { end += 1 }
+            let run = (byte * granule)..<min(end * granule, data.count)
+            try output.write(UnsafeRawBufferPointer(rebasing: data[run]), at: dataOffset + Int64(run.lowerBound))
+            written += UInt64(run.count)
+            byte = end
+        }
+        table.entries[index] = UInt32(bitmapOffset / 512)
+        // The next block's data 4 KiB-aligned too (the bitmap is 512 bytes for 2 MiB blocks).
+        let blockEnd = dataOffset + Int64(data.count)
+        nextBlockOffset = (blockEnd + Int64(sectorBitmapSize) + 4095) / 4096 * 4096 - Int64(sectorBitmapSize)
+        return written
     }
 
     /// Writes the metadata: locator paths, BAT, header, footer copy at 0 and the footer at the

@@ -85,7 +85,7 @@ public enum GzipDecompression {
             }
             let produced = outputSize - Int(stream.avail_out)
             let chunk = UnsafeRawBufferPointer(rebasing: outputBuffer[0..<produced])
-            try ZeroDetection.forEachNonZeroRun(in: chunk, granularity: 4096) { (run) throws(VHDError) in
+            try ZeroDetection.forEachNonZeroRun(in: chunk, granularity: 4096, alignedFrom: UInt64(outputOffset)) { (run) throws(VHDError) in
                 do {
                     _ = try output.writeAll(toAbsoluteOffset: outputOffset + Int64(run.lowerBound), UnsafeRawBufferPointer(rebasing: chunk[run]))
                 } catch {

@@ -1,7 +1,7 @@
 import SystemPackage
 
 /// An open file of the host's filesystem, read with positional reads (no shared cursor).
-public struct HostFile: ByteSource {
+public struct HostFile: ByteSource, Sendable {
     public let descriptor: FileDescriptor
     public let path: FilePath
     public let sizeInBytes: Int64

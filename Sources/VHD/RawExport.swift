@@ -22,7 +22,7 @@ public enum RawExport {
         try forEachChunk(of: disk, in: range, options: options, summary: &summary) { (chunk, virtualOffset, _) throws(VHDError) in
             guard let chunk else { return 0 }  // a zero extent: already a hole
             var written: UInt64 = 0
-            try ZeroDetection.forEachNonZeroRun(in: chunk, granularity: options.zeroGranularity) { (run) throws(VHDError) in
+            try ZeroDetection.forEachNonZeroRun(in: chunk, granularity: options.zeroGranularity, alignedFrom: virtualOffset) { (run) throws(VHDError) in
                 try output.write(UnsafeRawBufferPointer(rebasing: chunk[run]), at: Int64(virtualOffset) + Int64(run.lowerBound))
                 written += UInt64(run.count)
             }
@@ -63,35 +63,22 @@ public enum RawExport {
         return summary
     }
 
-    /// Walks the extent map and calls `body` for each chunk of at most `options.chunkSize`
-    /// bytes: with the bytes read for data, with nil for zeros. `body` returns the bytes it wrote.
+    /// Walks the extent map and calls `body` for each piece, in order: data pieces of at most
+    /// `options.chunkSize` bytes with their bytes (read ahead on a second thread), zero pieces
+    /// whole with nil. `body` returns the bytes it wrote.
     static func forEachChunk(
         of disk: Disk, in range: Range<UInt64>, options: CopyOptions, summary: inout CopySummary,
         _ body: (UnsafeRawBufferPointer?, UInt64, Int) throws(VHDError) -> UInt64
     ) throws(VHDError) {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: options.chunkSize, alignment: 4096)
-        defer { buffer.deallocate() }
         var done: UInt64 = 0
-        for extent in try disk.extents(in: range) {
-            var position = extent.start
-            while position < extent.end {
-                if options.isCancelled?() == true { throw VHDError(path: disk.layers[0].file.name, .cancelled) }
-                var length = Int(min(UInt64(options.chunkSize), extent.end - position))
-                switch extent.source {
-                case .zero:
-                    // A zero extent in one step, however long (the body chunks it if it writes).
-                    length = Int(extent.end - position)
-                    summary.bytesWritten += try body(nil, position, length)
-                case let .data(layer, hostOffset):
-                    let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
-                    try disk.layers[layer].file.read(into: chunk, at: hostOffset + Int64(position - extent.start))
-                    summary.bytesRead += UInt64(length)
-                    summary.bytesWritten += try body(UnsafeRawBufferPointer(chunk), position, length)
-                }
-                position += UInt64(length)
-                done += UInt64(length)
-                options.progress?(done, UInt64(range.count))
-            }
+        try ReadAhead.forEachPiece(
+            of: disk, extents: try disk.extents(in: range), chunkSize: options.chunkSize, isCancelled: options.isCancelled
+        ) { (piece, bytes) throws(VHDError) in
+            let pieceRange = piece.range
+            if let bytes { summary.bytesRead += UInt64(bytes.count) }
+            summary.bytesWritten += try body(bytes, pieceRange.lowerBound, Int(pieceRange.count))
+            done += UInt64(pieceRange.count)
+            options.progress?(done, UInt64(range.count))
         }
     }
 }

@@ -57,4 +57,22 @@ enum SectorBitmap {
         }
         return next - sector
     }
+
+    /// Clears `bitmap`, then sets the bit of every sector of `data` holding a non-zero byte
+    /// (the last sector may be short). Returns whether any bit was set.
+    static func fill(_ bitmap: UnsafeMutableRawBufferPointer, withNonZeroSectorsOf data: UnsafeRawBufferPointer) -> Bool {
+        bitmap.initializeMemory(as: UInt8.self, repeating: 0)
+        var anySet = false
+        var sectorStart = 0
+        while sectorStart < data.count {
+            let sectorEnd = min(sectorStart + 512, data.count)
+            if !ZeroDetection.isZero(UnsafeRawBufferPointer(rebasing: data[sectorStart..<sectorEnd])) {
+                let sector = sectorStart / 512
+                bitmap[sector >> 3] |= 0x80 >> UInt8(sector & 7)
+                anySet = true
+            }
+            sectorStart = sectorEnd
+        }
+        return anySet
+    }
 }

@@ -27,14 +27,18 @@ public enum ZeroDetection {
     }
 
     /// Calls `body` with each maximal run of granules of `bytes` holding a non-zero byte, as
-    /// a range of byte offsets. The last granule may be short.
+    /// a range of byte offsets. `bytes` start at `diskOffset` of a disk or file, and granules
+    /// are aligned to multiples of `granularity` of that offset, so that they line up with the
+    /// pages of the output whatever the chunk's start; the first and last may be short.
     public static func forEachNonZeroRun<E: Error>(
-        in bytes: UnsafeRawBufferPointer, granularity: Int, _ body: (Range<Int>) throws(E) -> Void
+        in bytes: UnsafeRawBufferPointer, granularity: Int, alignedFrom diskOffset: UInt64 = 0,
+        _ body: (Range<Int>) throws(E) -> Void
     ) throws(E) {
         var runStart: Int?
         var offset = 0
+        let phase = Int(diskOffset % UInt64(granularity))
         while offset < bytes.count {
-            let end = min(offset + granularity, bytes.count)
+            let end = min(offset + granularity - (offset == 0 ? phase : 0), bytes.count)
             let zero = isZero(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
             if zero, let start = runStart {
                 try body(start..<offset)
