@@ -10,13 +10,23 @@ import Musl
 /// Writing virtual bytes into the disk itself (layer 0) of a disk opened with
 /// ``DiskOptions/writable``.
 ///
-/// Raw and fixed disks are written in place. In a dynamic or differencing disk a write into an
-/// allocated block writes the data, then sets its sector bitmap bits; a write into an
-/// unallocated block allocates it where the footer was, in this order: the block's bitmap and
-/// data, then its BAT entry, then the footer at the new end and its copy at 0. A process that
-/// dies at any point leaves a disk that opens (the footer copy at 0 stands in for a missing end
-/// footer) and reads either the old or the new data. Zeros written into an unallocated block of
-/// a dynamic disk allocate nothing. Partial sectors are read, merged and written whole.
+/// Raw and fixed disks are written in place. Dynamic and differencing disks are written so that
+/// a process that dies between any two writes leaves a disk that opens and in which every block
+/// reads wholly old or wholly new (dynamic), or every sector does (differencing):
+///
+/// - an unallocated block is allocated where the footer was: its bitmap and data first, then
+///   the footer at the new end, then its BAT entry (the switch: one 4-byte write). A dynamic
+///   disk's new block has every bitmap bit set (what is not written is a hole of the host file,
+///   which reads as zeros, as qemu-img does), so later writes into it never change the bitmap;
+/// - a dynamic block whose bitmap lacks bits for the sectors written (made by another writer,
+///   or by our converter, which sets bits only for non-zero sectors) is moved once: its content
+///   merged with the new bytes is written as a new block, then the footer, then the BAT entry;
+/// - otherwise the data is written in place, one write per block; in a differencing disk new
+///   sectors then get their bitmap bits (data first: a crash before the bits leaves the parent's
+///   sectors showing).
+///
+/// Zeros written into an unallocated block of a dynamic disk allocate nothing. Partial sectors
+/// are read, merged and written whole.
 extension Disk {
     /// Writes `bytes` at virtual `offset`.
     ///
@@ -79,8 +89,17 @@ extension Disk {
                 try allocate(block, layout: layout, dynamic: dynamic, state: state, piece: piece, firstSector: firstSector)
             } else {
                 let bitmapOffset = Int64(state.entries[block]) * 512
-                try pwrite(layer.file, piece, at: bitmapOffset + Int64(dynamic.sectorBitmapSize) + Int64(position - blockStart))
-                try setBits(block, bitmapOffset: bitmapOffset, sectors: firstSector..<(firstSector + sectorCount), state: state)
+                let sectors = firstSector..<(firstSector + sectorCount)
+                let bitmap = try state.bitmaps.withBitmap(of: block, load: { (buffer) throws(VHDError) in
+                    try layer.file.read(into: buffer, at: bitmapOffset)
+                }) { $0 }
+                let missingBits = sectors.contains { !SectorBitmap.isSet(bitmap, sector: $0) }
+                if missingBits && layout.diskType == .dynamic {
+                    try relocate(block, bitmap: bitmap, layout: layout, dynamic: dynamic, state: state, piece: piece, firstSector: firstSector)
+                } else {
+                    try pwrite(layer.file, piece, at: bitmapOffset + Int64(dynamic.sectorBitmapSize) + Int64(position - blockStart))
+                    if missingBits { try setBits(block, bitmap: bitmap, bitmapOffset: bitmapOffset, sectors: sectors, state: state) }
+                }
             }
             position = pieceEnd
         }
@@ -91,6 +110,58 @@ extension Disk {
         _ block: Int, layout: VHDLayout, dynamic: DynamicLayout, state: BlockState, piece: UnsafeRawBufferPointer,
         firstSector: Int
     ) throws(VHDError) {
+        var bitmap = [UInt8](repeating: 0, count: dynamic.sectorBitmapSize)
+        if layout.diskType == .dynamic {
+            for sector in 0..<(Int(dynamic.blockSize) / 512) { bitmap[sector >> 3] |= 0x80 >> UInt8(sector & 7) }
+        } else {
+            for sector in firstSector..<(firstSector + piece.count / 512) { bitmap[sector >> 3] |= 0x80 >> UInt8(sector & 7) }
+        }
+        try placeNewBlock(block, bitmap: bitmap, layout: layout, dynamic: dynamic, state: state) { (dataOffset) throws(VHDError) in
+            try pwrite(layers[0].file, piece, at: dataOffset + Int64(firstSector) * 512)
+        }
+    }
+
+    /// Moves dynamic `block`, whose bitmap lacks bits for some sectors of `piece`, to a new
+    /// place with its content merged with `piece` and every bit set.
+    private func relocate(
+        _ block: Int, bitmap oldBitmap: [UInt8], layout: VHDLayout, dynamic: DynamicLayout, state: BlockState,
+        piece: UnsafeRawBufferPointer, firstSector: Int
+    ) throws(VHDError) {
+        let file = layers[0].file
+        let blockSize = Int(dynamic.blockSize)
+        var content = [UInt8](repeating: 0, count: blockSize)
+        let oldData = Int64(state.entries[block]) * 512 + Int64(dynamic.sectorBitmapSize)
+        try content.withMutableBytes { (buffer) throws(VHDError) in
+            // The sectors whose bits are set; clear ones read as zeros.
+            var sector = 0
+            while sector < blockSize / 512 {
+                let run = SectorBitmap.runLength(oldBitmap, from: sector, limit: blockSize / 512)
+                if SectorBitmap.isSet(oldBitmap, sector: sector) {
+                    try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[(sector * 512)..<((sector + run) * 512)]), at: oldData + Int64(sector) * 512)
+                }
+                sector += run
+            }
+            UnsafeMutableRawBufferPointer(rebasing: buffer[(firstSector * 512)..<(firstSector * 512 + piece.count)]).copyMemory(from: piece)
+        }
+        let fullBitmap = [UInt8](repeating: 0xFF, count: blockSize / 512 / 8) + [UInt8](repeating: 0, count: dynamic.sectorBitmapSize - blockSize / 512 / 8)
+        try placeNewBlock(block, bitmap: fullBitmap, layout: layout, dynamic: dynamic, state: state) { (dataOffset) throws(VHDError) in
+            try content.withMutableBytes { (buffer) throws(VHDError) in
+                let bytes = UnsafeRawBufferPointer(buffer)
+                // Zero runs stay holes of the new block.
+                try ZeroDetection.forEachNonZeroRun(in: bytes, granularity: 4096) { (run) throws(VHDError) in
+                    try pwrite(file, UnsafeRawBufferPointer(rebasing: bytes[run]), at: dataOffset + Int64(run.lowerBound))
+                }
+            }
+        }
+    }
+
+    /// Writes a new block for `block` where the footer was: `bitmap`, then the data
+    /// (`writeData` gets the data's file offset), then the footer at the new end, then the BAT
+    /// entry. Until that last 4-byte write the disk reads as before.
+    private func placeNewBlock(
+        _ block: Int, bitmap: [UInt8], layout: VHDLayout, dynamic: DynamicLayout, state: BlockState,
+        writeData: (Int64) throws(VHDError) -> Void
+    ) throws(VHDError) {
         let file = layers[0].file
         let bitmapSize = dynamic.sectorBitmapSize
         // Where the footer was, moved so that the block's data is 4 KiB-aligned.
@@ -98,37 +169,22 @@ extension Disk {
         guard bitmapOffset / 512 < Int64(BlockAllocationTable.unallocated) else {
             throw VHDError(path: file.name, .notWritable(reason: "a new block would start past 2 TiB of file, which BAT entries cannot address"))
         }
-        var bitmap = [UInt8](repeating: 0, count: bitmapSize)
-        for sector in firstSector..<(firstSector + piece.count / 512) { bitmap[sector >> 3] |= 0x80 >> UInt8(sector & 7) }
         let dataEnd = bitmapOffset + Int64(bitmapSize) + Int64(dynamic.blockSize)
-        // 1. Bitmap and data (the rest of the block is a hole: zeros).
         try pwrite(file, bitmap, at: bitmapOffset)
-        try pwrite(file, piece, at: bitmapOffset + Int64(bitmapSize) + Int64(firstSector) * 512)
-        // 2. The BAT entry.
+        try writeData(bitmapOffset + Int64(bitmapSize))
+        try pwrite(file, layout.footer.serialized(), at: dataEnd)
+        state.dataEnd = dataEnd
         let entry = UInt32(bitmapOffset / 512)
         try pwrite(file, withUnsafeBytes(of: entry.bigEndian) { Array($0) }, at: Int64(dynamic.header.tableOffset) + Int64(block) * 4)
         state.entries[block] = entry
         state.bitmaps.invalidate(block)
-        // 3. The footer at the new end, and its copy at 0.
-        let footer = layout.footer.serialized()
-        try pwrite(file, footer, at: dataEnd)
-        try pwrite(file, footer, at: 0)
-        state.dataEnd = dataEnd
     }
 
-    /// Sets the bitmap bits of `sectors` in `block`, writing the bitmap only if it changes.
-    private func setBits(_ block: Int, bitmapOffset: Int64, sectors: Range<Int>, state: BlockState) throws(VHDError) {
-        let file = layers[0].file
-        var bitmap = try state.bitmaps.withBitmap(of: block, load: { (buffer) throws(VHDError) in
-            try file.read(into: buffer, at: bitmapOffset)
-        }) { $0 }
-        var changed = false
-        for sector in sectors where !SectorBitmap.isSet(bitmap, sector: sector) {
-            bitmap[sector >> 3] |= 0x80 >> UInt8(sector & 7)
-            changed = true
-        }
-        guard changed else { return }
-        try pwrite(file, bitmap, at: bitmapOffset)
+    /// Sets the bitmap bits of `sectors` in `block` (a differencing disk, after their data).
+    private func setBits(_ block: Int, bitmap: [UInt8], bitmapOffset: Int64, sectors: Range<Int>, state: BlockState) throws(VHDError) {
+        var bitmap = bitmap
+        for sector in sectors { bitmap[sector >> 3] |= 0x80 >> UInt8(sector & 7) }
+        try pwrite(layers[0].file, bitmap, at: bitmapOffset)
         state.bitmaps.invalidate(block)
     }
 
