@@ -70,6 +70,10 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case shrinkWouldLoseData(newSize: UInt64, dataAt: UInt64)
         /// A compressed stream is corrupt.
         case compressedDataCorrupt(reason: String)
+        /// A tag sidecar file exists but holds no record this version reads.
+        case tagUnreadable(reason: String)
+        /// The image has no tag sidecar.
+        case untagged(sidecar: String)
     }
 
     public var description: String {
@@ -143,6 +147,11 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
             return "interrupted; \(name) was left as it was"
         case let .compressedDataCorrupt(reason):
             return "\(name): the compressed data is corrupt (\(reason))"
+        case let .untagged(sidecar):
+            return "\(name) has no tag (\(sidecar) does not exist); make one with "
+                + "vhdtool tag \(name) --os-state generalized|specialized"
+        case let .tagUnreadable(reason):
+            return "\(name) is not a usable tag record: \(reason)"
         case let .outOfRange(offset, length, virtualSize):
             return "\(name): \(length) bytes at virtual offset \(offset) are outside the disk of \(virtualSize) bytes"
         }
