@@ -51,6 +51,8 @@ let package = Package(
             dependencies: [
                 "VHD", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                // An independent computation of the content digest's documented form.
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(
             name: "vhdtoolTests",
