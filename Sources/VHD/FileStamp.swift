@@ -44,4 +44,23 @@ public struct FileStamp: Codable, Sendable, Equatable {
     public func matches(_ other: FileStamp) -> Bool {
         size == other.size && modifiedNanoseconds == other.modifiedNanoseconds
     }
+
+    /// How long after its last modification a stamp can be trusted. Filesystems keep
+    /// modification times to a clock tick (Linux: a few milliseconds; FAT: 2 seconds), so a
+    /// file stamped within that time of a write can be written again without its time changing
+    /// (git's "racily clean" problem).
+    public static let settleNanoseconds: Int64 = 2_000_000_000
+
+    /// Whether this stamp, taken at `stampedAtNanoseconds`, can stand for the content: the
+    /// file had not been modified for ``settleNanoseconds`` when it was taken.
+    public func isSettled(stampedAtNanoseconds: Int64) -> Bool {
+        modifiedNanoseconds <= stampedAtNanoseconds - Self.settleNanoseconds
+    }
+
+    /// The current time in nanoseconds since 1970-01-01T00:00:00Z.
+    public static func nowNanoseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_nsec)
+    }
 }

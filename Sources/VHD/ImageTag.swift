@@ -101,18 +101,23 @@ public struct ImageBinding: Codable, Sendable, Equatable {
     public var digest: ContentDigest
     /// Each file of the chain (the disk, then its parents) as it was when tagged.
     public var files: [FileStamp]
+    /// When the stamps were taken, in nanoseconds since 1970: a stamp taken too soon after its
+    /// file's last write cannot stand for the content (``FileStamp/isSettled(stampedAtNanoseconds:)``).
+    public var stampedAtNanoseconds: Int64
 
-    public init(uniqueId: String?, virtualSize: UInt64, digest: ContentDigest, files: [FileStamp]) {
+    public init(uniqueId: String?, virtualSize: UInt64, digest: ContentDigest, files: [FileStamp], stampedAtNanoseconds: Int64) {
         self.uniqueId = uniqueId
         self.virtualSize = virtualSize
         self.digest = digest
         self.files = files
+        self.stampedAtNanoseconds = stampedAtNanoseconds
     }
 
     /// The binding of an open disk whose digest was computed.
     public init(disk: Disk, digest: ContentDigest) throws(VHDError) {
+        let now = FileStamp.nowNanoseconds()
         self.init(
             uniqueId: disk.layers[0].layout?.footer.uniqueId.description, virtualSize: disk.virtualSize, digest: digest,
-            files: try disk.layers.map { (layer) throws(VHDError) in try FileStamp(layer.file.path) })
+            files: try disk.layers.map { (layer) throws(VHDError) in try FileStamp(layer.file.path) }, stampedAtNanoseconds: now)
     }
 }

@@ -13,9 +13,10 @@ public enum TagFreshness: Sendable, Equatable {
 
 extension ImageTag {
     /// Checks the record against `disk`: the footer UUID and virtual size must match; then,
-    /// when every file of the chain has the size and modification time it had, the content is
-    /// taken as unchanged without reading it; otherwise the content digest is computed
-    /// (reading the data, with `options`' progress) and compared.
+    /// when every file of the chain has the size and modification time it had and had not
+    /// been written for a while when it was stamped, the content is taken as unchanged without
+    /// reading it; otherwise the content digest is computed (reading the data, with `options`'
+    /// progress) and compared.
     ///
     /// - Throws: ``VHDError`` when reading fails or the caller cancels.
     public func freshness(for disk: Disk, options: CopyOptions = CopyOptions()) throws(VHDError) -> TagFreshness {
@@ -28,7 +29,9 @@ extension ImageTag {
             return .stale(reason: "the virtual size is \(disk.virtualSize) bytes, and was \(image.virtualSize) when tagged")
         }
         let stamps = try disk.layers.map { (layer) throws(VHDError) in try FileStamp(layer.file.path) }
-        if stamps.count == image.files.count && zip(stamps, image.files).allSatisfy({ $0.matches($1) }) {
+        if stamps.count == image.files.count
+            && zip(stamps, image.files).allSatisfy({ $0.matches($1) && $1.isSettled(stampedAtNanoseconds: image.stampedAtNanoseconds) })
+        {
             return .current
         }
         let digest = try disk.contentDigest(options: options)
