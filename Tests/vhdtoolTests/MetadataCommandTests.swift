@@ -110,6 +110,17 @@ struct MetadataCommandTests {
         #expect((report["warnings"] as? [String])?.filter { $0.contains("contradicts") }.count == 2)
     }
 
+    @Test func aBrokenSidecarIsAWarningForInspectAndAnErrorForTag() throws {
+        let folder = try TemporaryFolder()
+        let (_, vhd) = try Self.makeImages(in: folder)
+        try "{ not json".write(toFile: vhd + ".vhdtool.json", atomically: false, encoding: .utf8)
+        let report = try Self.json(Self.vhdtool(["inspect", "--json", vhd]))
+        #expect(report["layout"] != nil && report["tag"] == nil)
+        #expect((report["warnings"] as? [String])?.contains { $0.hasPrefix("the tag was not read") } == true)
+        let shown = try Self.vhdtool(["tag", vhd])
+        #expect(shown.status == 1 && shown.stderr.contains("not a usable tag record"))
+    }
+
     @Test(arguments: [
         ["--os-type", "linux"],  // without --os-state
         ["--os-state", "frozen"],

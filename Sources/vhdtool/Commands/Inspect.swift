@@ -40,16 +40,20 @@ extension VHDTool {
                     let layout = try DiskLayoutProbe.probe(disk)
                     report.layout = layout
                     report.warnings += layout.warnings.map { "partition table: \($0)" }
-                    if let record = try ImageTagFile.read(for: path) {
-                        let tag = TagReport(
-                            file: ImageTagFile.path(for: path).string, record: record,
-                            freshness: try record.freshness(for: disk), layout: layout)
-                        report.tag = tag
-                        report.warnings += tag.warnings
+                    do {
+                        if let record = try ImageTagFile.read(for: path) {
+                            let tag = TagReport(
+                                file: ImageTagFile.path(for: path).string, record: record,
+                                freshness: try record.freshness(for: disk), layout: layout)
+                            report.tag = tag
+                            report.warnings += tag.warnings
+                        }
+                    } catch {
+                        report.warnings.append("the tag was not read: \(error)")
                     }
                 }
             } catch {
-                report.warnings.append("the disk's contents and tag were not read: \(error)")
+                report.warnings.append("the disk's contents were not read: \(error)")
             }
         }
     }
