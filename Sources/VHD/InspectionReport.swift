@@ -69,6 +69,11 @@ public struct InspectionReport: Codable, Sendable, Equatable {
     /// With `--bat`: one entry per block, the sector number of its bitmap, null if unallocated.
     public var bat: [UInt32?]?
     public var azureReady: Bool
+    /// What is inside the disk (read through its chain); nil when it could not be read (a
+    /// warning then says why).
+    public var layout: DiskLayout?
+    /// The image's tag record (sidecar), its staleness and contradictions; nil when untagged.
+    public var tag: TagReport?
     public var warnings: [String]
 
     /// Builds the report of a validated layout.

@@ -72,6 +72,10 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case compressedDataCorrupt(reason: String)
         /// `repair` cannot tell what is right: why.
         case cannotRepair(reason: String)
+        /// A tag sidecar file exists but holds no record this version reads.
+        case tagUnreadable(reason: String)
+        /// The image has no tag sidecar.
+        case untagged(sidecar: String)
     }
 
     public var description: String {
@@ -147,6 +151,11 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(name): the compressed data is corrupt (\(reason))"
         case let .cannotRepair(reason):
             return "\(name) was not repaired: \(reason)"
+        case let .untagged(sidecar):
+            return "\(name) has no tag (\(sidecar) does not exist); make one with "
+                + "vhdtool tag \(name) --os-state generalized|specialized"
+        case let .tagUnreadable(reason):
+            return "\(name) is not a usable tag record: \(reason)"
         case let .outOfRange(offset, length, virtualSize):
             return "\(name): \(length) bytes at virtual offset \(offset) are outside the disk of \(virtualSize) bytes"
         }

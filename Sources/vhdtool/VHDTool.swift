@@ -4,6 +4,6 @@ import ArgumentParser
 struct VHDTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vhdtool",
-        abstract: "Inspect, read and convert Microsoft VHD disk images.",
-        subcommands: [Inspect.self, Map.self, Convert.self, Create.self, Occupied.self, Repair.self, Write.self])
+        abstract: "Inspect, read, convert, write, repair, digest and tag Microsoft VHD disk images.",
+        subcommands: [Inspect.self, Map.self, Convert.self, Create.self, Write.self, Occupied.self, Digest.self, Tag.self, Repair.self])
 }

@@ -21,13 +21,40 @@ extension VHDTool {
 
         func run() throws {
             let options = OpenOptions(checksumPolicy: .ignore, nowInUnixSeconds: currentUnixTime())
-            let report = try DiskImage.withOpened(at: FilePath(image), options: options) { disk in
+            var report = try DiskImage.withOpened(at: FilePath(image), options: options) { disk in
                 guard let layout = disk.layout else {
                     throw VHDError(path: image, .notAVHD(reason: "no \"conectix\" footer at its end or start (it would be read as a raw disk)"))
                 }
                 return InspectionReport(layout: layout, path: image, includeTable: bat)
             }
+            addContents(to: &report, options: options)
             try output.print(report, text: InspectText.render)
+        }
+
+        /// The disk's contents and its tag, read through the chain. Neither stops the
+        /// inspection: what cannot be read becomes a warning.
+        func addContents(to report: inout InspectionReport, options: OpenOptions) {
+            let path = FilePath(image)
+            do {
+                try Disk.withOpened(at: path, options: DiskOptions(open: options)) { disk in
+                    let layout = try DiskLayoutProbe.probe(disk)
+                    report.layout = layout
+                    report.warnings += layout.warnings.map { "partition table: \($0)" }
+                    do {
+                        if let record = try ImageTagFile.read(for: path) {
+                            let tag = TagReport(
+                                file: ImageTagFile.path(for: path).string, record: record,
+                                freshness: try record.freshness(for: disk), layout: layout)
+                            report.tag = tag
+                            report.warnings += tag.warnings
+                        }
+                    } catch {
+                        report.warnings.append("the tag was not read: \(error)")
+                    }
+                }
+            } catch {
+                report.warnings.append("the disk's contents were not read: \(error)")
+            }
         }
     }
 }
@@ -74,7 +101,10 @@ enum InspectText {
             }
         }
         lines.add("Azure-ready", report.azureReady ? "yes" : "no")
+        if let layout = report.layout { addLayout(layout, to: &lines) }
+        if let tag = report.tag { TagText.add(tag, to: &lines) }
         var text = lines.text
+        if let partitions = report.layout?.partitions, !partitions.isEmpty { text += "\n" + partitionTable(partitions) }
         if let bat = report.bat {
             text += "\nBlock allocation table (block: bitmap sector, file offset):\n"
             var unallocated = 0
@@ -91,6 +121,30 @@ enum InspectText {
             text += "\nWarnings:\n" + report.warnings.map { "  - \($0)\n" }.joined()
         }
         return text
+    }
+
+    static func addLayout(_ layout: DiskLayout, to lines: inout AlignedLines) {
+        var scheme = layout.scheme.rawValue.uppercased()
+        if let identifier = layout.diskIdentifier { scheme += ", disk identifier \(identifier)" }
+        if let valid = layout.backupHeaderValid { scheme += valid ? ", backup header valid" : ", backup header DAMAGED" }
+        lines.add("Partition table", layout.scheme == .none ? "none" : scheme)
+        if let filesystem = layout.filesystem { lines.add("Filesystem", filesystem.rawValue) }
+        lines.add("Suggested OS", layout.suggestedOSType?.rawValue ?? "unknown")
+        lines.add("Suggested Hyper-V", layout.suggestedHyperVGeneration?.rawValue ?? "unknown")
+    }
+
+    /// One line per partition, in columns.
+    static func partitionTable(_ partitions: [Partition]) -> String {
+        let rows = [["#", "Start", "Size", "Type", "Name", "Boot", "Filesystem"]] + partitions.map { partition in
+            ["\(partition.index)", "\(partition.start)", humanSize(partition.size),
+             partition.typeName.map { "\($0) (\(partition.type))" } ?? partition.type,
+             partition.name ?? "", partition.bootable ? "*" : "", partition.filesystem.rawValue]
+        }
+        let widths = (0..<7).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            let cells = row.enumerated().map { column, cell in cell + String(repeating: " ", count: widths[column] - cell.count) }
+            return "  " + String(cells.joined(separator: "  ").reversed().drop { $0 == " " }.reversed()) + "\n"
+        }.joined()
     }
 
     static func checksummed(_ structure: InspectionReport.Checksummed) -> String {

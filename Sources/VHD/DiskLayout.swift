@@ -1,0 +1,78 @@
+/// What is inside a disk: its partition table, each partition's filesystem, and what that
+/// suggests about the operating system and how it boots. Built by ``DiskLayoutProbe``.
+///
+/// Key names are part of the command-line interface (`inspect --json`'s `layout`).
+public struct DiskLayout: Codable, Sendable, Equatable {
+    public var scheme: PartitionScheme
+    public var partitions: [Partition]
+    /// With no partition table: the filesystem on the whole disk (unknown when none is found).
+    public var filesystem: Filesystem?
+    /// GPT: the disk GUID. MBR: the 32-bit disk signature at byte 440, "0x1A2B3C4D".
+    public var diskIdentifier: String?
+    /// GPT: whether the backup header and its entries are sound and agree with the primary.
+    public var backupHeaderValid: Bool?
+    /// Windows when only Windows marks are found (NTFS, BitLocker, Windows partition types),
+    /// Linux when only Linux marks are (ext2/3/4, XFS, Btrfs, swap, LVM, Linux types); nil
+    /// ("unknown") otherwise.
+    public var suggestedOSType: OSType?
+    /// V2 for a GPT disk with an EFI system partition, V1 for an MBR disk with an active
+    /// partition; nil ("unknown") otherwise.
+    public var suggestedHyperVGeneration: HyperVGeneration?
+    /// What is wrong with the tables: damaged headers, partitions past the end, overlaps.
+    public var warnings: [String]
+
+    public init(
+        scheme: PartitionScheme, partitions: [Partition] = [], filesystem: Filesystem? = nil, diskIdentifier: String? = nil,
+        backupHeaderValid: Bool? = nil, suggestedOSType: OSType? = nil, suggestedHyperVGeneration: HyperVGeneration? = nil,
+        warnings: [String] = []
+    ) {
+        self.scheme = scheme
+        self.partitions = partitions
+        self.filesystem = filesystem
+        self.diskIdentifier = diskIdentifier
+        self.backupHeaderValid = backupHeaderValid
+        self.suggestedOSType = suggestedOSType
+        self.suggestedHyperVGeneration = suggestedHyperVGeneration
+        self.warnings = warnings
+    }
+
+    /// The filesystems found, in partition order (the whole disk's when there is no table).
+    public var filesystems: [Filesystem] {
+        partitions.map(\.filesystem) + (filesystem.map { [$0] } ?? [])
+    }
+
+    /// Whether a GPT partition of this type is present.
+    func hasGPTPartition(ofType type: String) -> Bool {
+        scheme == .gpt && partitions.contains { $0.type == type }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case scheme, partitions, filesystem, diskIdentifier, backupHeaderValid, suggestedOSType,
+             suggestedHyperVGeneration, warnings
+    }
+
+    /// The suggestions are written "unknown" rather than left out: scripts read them.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(scheme, forKey: .scheme)
+        try container.encode(partitions, forKey: .partitions)
+        try container.encodeIfPresent(filesystem, forKey: .filesystem)
+        try container.encodeIfPresent(diskIdentifier, forKey: .diskIdentifier)
+        try container.encodeIfPresent(backupHeaderValid, forKey: .backupHeaderValid)
+        try container.encode(suggestedOSType?.rawValue ?? "unknown", forKey: .suggestedOSType)
+        try container.encode(suggestedHyperVGeneration?.rawValue ?? "unknown", forKey: .suggestedHyperVGeneration)
+        try container.encode(warnings, forKey: .warnings)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        scheme = try container.decode(PartitionScheme.self, forKey: .scheme)
+        partitions = try container.decode([Partition].self, forKey: .partitions)
+        filesystem = try container.decodeIfPresent(Filesystem.self, forKey: .filesystem)
+        diskIdentifier = try container.decodeIfPresent(String.self, forKey: .diskIdentifier)
+        backupHeaderValid = try container.decodeIfPresent(Bool.self, forKey: .backupHeaderValid)
+        suggestedOSType = OSType(rawValue: try container.decode(String.self, forKey: .suggestedOSType))
+        suggestedHyperVGeneration = HyperVGeneration(rawValue: try container.decode(String.self, forKey: .suggestedHyperVGeneration))
+        warnings = try container.decode([String].self, forKey: .warnings)
+    }
+}

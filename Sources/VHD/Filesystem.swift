@@ -1,0 +1,30 @@
+/// A filesystem (or volume format) recognized by its signature at the start of a partition.
+///
+/// Raw values are the lower-case names `inspect --json` prints.
+public enum Filesystem: String, Codable, Sendable, Equatable, CaseIterable {
+    case ntfs
+    case fat12, fat16, fat32
+    case exfat
+    case ext2, ext3, ext4
+    case xfs
+    case btrfs
+    /// Linux swap space.
+    case swap
+    /// An LVM physical volume (its logical volumes are not looked into).
+    case lvm
+    /// A BitLocker-encrypted Windows volume.
+    case bitlocker
+    /// No known signature (an empty partition, or a format not probed for).
+    case unknown
+
+    /// Formats only Windows writes for its own volumes.
+    public var isWindows: Bool { self == .ntfs || self == .bitlocker }
+
+    /// Formats that mark a Linux system (FAT and exFAT are shared by everyone).
+    public var isLinux: Bool {
+        switch self {
+        case .ext2, .ext3, .ext4, .xfs, .btrfs, .swap, .lvm: true
+        default: false
+        }
+    }
+}
