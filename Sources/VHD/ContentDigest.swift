@@ -98,17 +98,28 @@ extension Disk {
     }
 
     /// The data extents widened to whole granules and merged: every granule that holds any
-    /// stored byte, once, in order.
+    /// stored byte, once, in order. Host-file holes inside allocated dynamic blocks (qemu-img
+    /// and our in-place writer leave them) are zeros and left out.
     func granuleAlignedDataRanges() throws(VHDError) -> [Range<UInt64>] {
         let granule = UInt64(ContentDigest.granuleSize)
         var ranges: [Range<UInt64>] = []
-        for extent in try extents() where extent.isData {
-            let start = extent.start / granule * granule
-            let end = min((extent.end + granule - 1) / granule * granule, virtualSize)  // sizes stay below 2^63
+        func add(_ range: Range<UInt64>) {
+            let start = range.lowerBound / granule * granule
+            let end = min((range.upperBound + granule - 1) / granule * granule, virtualSize)  // sizes stay below 2^63
             if let last = ranges.last, last.upperBound >= start {
                 ranges[ranges.count - 1] = last.lowerBound..<max(last.upperBound, end)
             } else {
                 ranges.append(start..<end)
+            }
+        }
+        for extent in try extents() {
+            guard case let .data(layer, hostOffset) = extent.source else { continue }
+            guard layers[layer].blocks != nil else {
+                add(extent.start..<extent.end)  // raw and fixed extents are stored ranges already
+                continue
+            }
+            for stored in try layers[layer].file.storedRanges(in: hostOffset..<(hostOffset + Int64(extent.length))) {
+                add((extent.start + UInt64(stored.lowerBound - hostOffset))..<(extent.start + UInt64(stored.upperBound - hostOffset)))
             }
         }
         return ranges

@@ -149,14 +149,10 @@ struct ContentDigestTests {
         model.append(((1 << 40) - 512, [UInt8](repeating: 0x33, count: 512)))
         for (offset, bytes) in model { try Self.write(bytes, at: offset, into: path) }
         var total: UInt64 = 0
-        let clock = ContinuousClock()
-        let started = clock.now
         let digest = try Disk.withOpened(at: FilePath(path)) { disk in
             try disk.contentDigest(options: CopyOptions(progress: { _, all in total = all }))
         }
-        let elapsed = clock.now - started
         #expect(total == 4096 + 8192 + 4096, "bytes read: only the granules holding data")
-        #expect(elapsed < .seconds(2), "\(elapsed)")
         // The form by hand: size, then three granules.
         var hasher = SHA256()
         func put(_ value: UInt64) { withUnsafeBytes(of: value.bigEndian) { hasher.update(bufferPointer: $0) } }
