@@ -1,0 +1,214 @@
+/// A gallery image version's storage account types, as `az sig` names them.
+public enum StorageAccountType: String, Sendable, Equatable, CaseIterable, Codable {
+    case standardLRS = "Standard_LRS"
+    case standardZRS = "Standard_ZRS"
+    case premiumLRS = "Premium_LRS"
+
+    /// The type named `text`, compared case-insensitively (`standard_lrs` is Standard_LRS).
+    public init?(caseInsensitive text: String) {
+        guard let type = Self.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else { return nil }
+        self = type
+    }
+}
+
+/// A region an image version is replicated to, as `az sig image-version create --target-regions`
+/// takes it: `name`, `name=count`, `name=type` or `name=count=type`.
+public struct TargetRegion: Sendable, Equatable {
+    public var name: String
+    /// Replicas in the region, 1...100.
+    public var replicaCount: Int
+    public var storageType: StorageAccountType
+
+    public static let replicaCountRange = 1...100
+
+    public init(name: String, replicaCount: Int, storageType: StorageAccountType) {
+        self.name = name
+        self.replicaCount = replicaCount
+        self.storageType = storageType
+    }
+
+    /// Parses `argument` as `az sig` does (`split('=', 2)`): one part is the name; with two
+    /// parts the second is a replica count if it is an integer, else a storage type; with three
+    /// the second must be a count and the third a type. Types are case-insensitive; a missing
+    /// count or type takes the default.
+    ///
+    /// - Throws: ``SnapshotCostError`` for an empty name, a part that is neither a count nor a
+    ///   type, or a count outside 1...100 (which the service refuses; the CLI does not check).
+    public init(
+        parsing argument: String, defaultReplicaCount: Int = 1, defaultStorageType: StorageAccountType = .standardLRS
+    ) throws(SnapshotCostError) {
+        let parts = argument.split(separator: "=", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        let name = parts[0].trimmingSpaces
+        guard !name.isEmpty else { throw .emptyRegionName(argument) }
+        var count = defaultReplicaCount
+        var type = defaultStorageType
+        if parts.count == 2 {
+            if let number = Int(parts[1]) {
+                count = number
+            } else if let named = StorageAccountType(caseInsensitive: parts[1]) {
+                type = named
+            } else {
+                throw .neitherCountNorType(argument, part: parts[1])
+            }
+        } else if parts.count == 3 {
+            guard let number = Int(parts[1]) else { throw .invalidReplicaCount(argument, part: parts[1]) }
+            guard let named = StorageAccountType(caseInsensitive: parts[2]) else {
+                throw .invalidStorageType(argument, part: parts[2])
+            }
+            count = number
+            type = named
+        }
+        guard Self.replicaCountRange.contains(count) else { throw .replicaCountOutOfRange(count, region: name) }
+        self.init(name: name, replicaCount: count, storageType: type)
+    }
+
+    /// Parses each argument and refuses a region named twice (names compared as Azure
+    /// normalizes locations: case and spaces ignored, so `East US` is `eastus`).
+    ///
+    /// - Throws: ``SnapshotCostError`` for the first bad argument or duplicate.
+    public static func parseList(
+        _ arguments: [String], defaultReplicaCount: Int = 1, defaultStorageType: StorageAccountType = .standardLRS
+    ) throws(SnapshotCostError) -> [TargetRegion] {
+        guard replicaCountRange.contains(defaultReplicaCount) else {
+            throw .replicaCountOutOfRange(defaultReplicaCount, region: nil)
+        }
+        var regions: [TargetRegion] = []
+        var seen: [String: String] = [:]
+        for argument in arguments {
+            let region = try TargetRegion(
+                parsing: argument, defaultReplicaCount: defaultReplicaCount, defaultStorageType: defaultStorageType)
+            if let first = seen[region.normalizedName] { throw .duplicateRegion(first, region.name) }
+            seen[region.normalizedName] = region.name
+            regions.append(region)
+        }
+        return regions
+    }
+
+    /// The name as Azure compares locations: lower case, without spaces.
+    var normalizedName: String { String(name.lowercased().filter { $0 != " " }) }
+}
+
+/// What storing and replicating an image's snapshots costs, in bytes (Azure Compute Gallery
+/// billing): each replica is a snapshot billed on the occupied size; each region but the
+/// source receives one copy across regions (egress); further replicas are copied in-region.
+///
+/// The first target region is taken as the source region (no egress there), as the service
+/// requires the source region to be a target region.
+public struct SnapshotCost: Sendable, Equatable {
+    /// One region's share.
+    public struct Region: Sendable, Equatable {
+        public var name: String
+        public var replicas: Int
+        public var storageType: StorageAccountType
+        /// Occupied size x replicas in this region.
+        public var storedBytes: UInt64
+        /// Occupied size for every region but the first (the source), else 0.
+        public var egressBytes: UInt64
+    }
+
+    /// Snapshots billed: disks that hold data x replicas over all regions. An empty disk adds
+    /// none (it costs nothing to store or replicate).
+    public var snapshots: Int
+    /// Occupied size x replicas, summed over regions.
+    public var storedBytes: UInt64
+    /// Occupied size x (regions - 1).
+    public var egressBytes: UInt64
+    public var regions: [Region]
+
+    /// The cost of an image whose disks occupy `occupiedBytes` (one figure per disk, e.g. each
+    /// disk's ``OccupiedSize/nonZeroBytes``), replicated to `regions`.
+    ///
+    /// Example (the gallery documentation's): a 127 GB OS disk occupying 10 GB and an empty
+    /// 32 GB data disk, in 3 regions with 2 replicas each: 6 snapshots, 60 GB stored, 20 GB egress.
+    ///
+    /// - Throws: ``SnapshotCostError/noRegions`` for an empty list, ``SnapshotCostError/overflow``
+    ///   if a figure does not fit in 64 bits.
+    public init(occupiedBytes: [UInt64], regions targets: [TargetRegion]) throws(SnapshotCostError) {
+        guard !targets.isEmpty else { throw .noRegions }
+        func add(_ a: UInt64, _ b: UInt64) throws(SnapshotCostError) -> UInt64 {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            guard !overflow else { throw .overflow }
+            return sum
+        }
+        func multiply(_ a: UInt64, _ b: UInt64) throws(SnapshotCostError) -> UInt64 {
+            let (product, overflow) = a.multipliedReportingOverflow(by: b)
+            guard !overflow else { throw .overflow }
+            return product
+        }
+        var occupied: UInt64 = 0
+        for bytes in occupiedBytes { occupied = try add(occupied, bytes) }
+        let disksWithData = occupiedBytes.count { $0 > 0 }
+        var replicas = 0
+        var stored: UInt64 = 0
+        var egress: UInt64 = 0
+        regions = []
+        for (index, target) in targets.enumerated() {
+            guard TargetRegion.replicaCountRange.contains(target.replicaCount) else {
+                throw .replicaCountOutOfRange(target.replicaCount, region: target.name)
+            }
+            let regionStored = try multiply(occupied, UInt64(target.replicaCount))
+            let regionEgress = index == 0 ? 0 : occupied
+            regions.append(Region(
+                name: target.name, replicas: target.replicaCount, storageType: target.storageType,
+                storedBytes: regionStored, egressBytes: regionEgress))
+            replicas += target.replicaCount
+            stored = try add(stored, regionStored)
+            egress = try add(egress, regionEgress)
+        }
+        let (snapshotCount, overflow) = disksWithData.multipliedReportingOverflow(by: replicas)
+        guard !overflow else { throw .overflow }
+        snapshots = snapshotCount
+        storedBytes = stored
+        egressBytes = egress
+    }
+}
+
+/// Why target regions or a cost cannot be worked out.
+public enum SnapshotCostError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `=eastus`, or an empty argument.
+    case emptyRegionName(String)
+    /// `name=X` where X is neither an integer nor a storage type.
+    case neitherCountNorType(String, part: String)
+    /// `name=X=type` where X is not an integer.
+    case invalidReplicaCount(String, part: String)
+    /// `name=count=X` where X is not a storage type.
+    case invalidStorageType(String, part: String)
+    /// A replica count outside 1...100 (region nil: the default count).
+    case replicaCountOutOfRange(Int, region: String?)
+    /// The same region twice (as first written, as written again).
+    case duplicateRegion(String, String)
+    case noRegions
+    /// A figure that does not fit in 64 bits.
+    case overflow
+
+    public var description: String {
+        let types = StorageAccountType.allCases.map(\.rawValue).joined(separator: ", ")
+        switch self {
+        case let .emptyRegionName(argument):
+            return "target region '\(argument)' has no region name (expected NAME[=COUNT][=TYPE])"
+        case let .neitherCountNorType(argument, part):
+            return "target region '\(argument)': '\(part)' is neither a replica count nor a storage account type (\(types))"
+        case let .invalidReplicaCount(argument, part):
+            return "target region '\(argument)': the second part must be a valid integer replica count, not '\(part)'"
+        case let .invalidStorageType(argument, part):
+            return "target region '\(argument)': '\(part)' is not a storage account type (\(types))"
+        case let .replicaCountOutOfRange(count, region):
+            let what = region.map { "region '\($0)'" } ?? "the default replica count"
+            return "\(what): a replica count of \(count) is out of range; it must be between 1 and 100"
+        case let .duplicateRegion(first, again):
+            return first == again ? "duplicate target region '\(first)'"
+                : "duplicate target region: '\(again)' is the same region as '\(first)'"
+        case .noRegions:
+            return "no target regions"
+        case .overflow:
+            return "the figures do not fit in 64 bits"
+        }
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces.
+    var trimmingSpaces: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}
