@@ -6,12 +6,14 @@ let package = Package(
     products: [
         .library(name: "VHDFormat", targets: ["VHDFormat"]),
         .library(name: "VHD", targets: ["VHD"]),
+        .library(name: "ImageGallery", targets: ["ImageGallery"]),
         .executable(name: "vhdtool", targets: ["vhdtool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Bytes <-> values. No files, no Foundation, no dependencies.
@@ -25,11 +27,21 @@ let package = Package(
                 "VHDFormat", "CZlib",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
+        // The image gallery: a SQLite catalog (Debian libsqlite3-dev) of galleries, image
+        // definitions, versions, regions and replicas made by the VHD module.
+        // ioctl FICLONE (a variadic C call) for reflinked replicas.
+        .target(name: "CReflink"),
+        .target(
+            name: "ImageGallery",
+            dependencies: [
+                "VHD", "CReflink",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         // Argument parsing and printing only.
         .executableTarget(
             name: "vhdtool",
             dependencies: [
-                "VHD", "VHDFormat",
+                "VHD", "VHDFormat", "ImageGallery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(
@@ -48,6 +60,9 @@ let package = Package(
                 "VHD", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
+        .testTarget(
+            name: "ImageGalleryTests",
+            dependencies: ["ImageGallery", "VHD", "TestSupport"]),
         .testTarget(
             name: "vhdtoolTests",
             dependencies: ["TestSupport"]),
