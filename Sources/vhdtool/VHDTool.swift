@@ -5,5 +5,8 @@ struct VHDTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vhdtool",
         abstract: "Inspect, read and convert Microsoft VHD disk images.",
-        subcommands: [Inspect.self, Map.self, Convert.self, Create.self, Occupied.self])
+        subcommands: [
+            Inspect.self, Map.self, Convert.self, Create.self, Occupied.self, RegionCommand.self, GalleryCommand.self,
+            DefinitionCommand.self, VersionCommand.self,
+        ])
 }
