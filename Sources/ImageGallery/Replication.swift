@@ -205,11 +205,12 @@ extension GalleryStore {
     }
 
     /// Where the first replica of `disk` can be made from: the file the version was made from,
-    /// then the first replica in each other Completed region.
+    /// then every replica in the other regions (whatever their state: a copy counts only once
+    /// its digest is the recorded one).
     static func sources(of disk: VersionDisk, in details: VersionDetails, excluding region: Region) -> [FilePath] {
-        [FilePath(disk.sourcePath)] + details.regions.filter { $0.target.state == .completed && $0.region.id != region.id }.map {
-            replicaPath(details, region: $0.region, disk: disk, index: 1)
-        }
+        [FilePath(disk.sourcePath)] + details.regions.filter { $0.region.id != region.id }.flatMap { target in
+            (1...target.target.replicaCount).map { replicaPath(details, region: target.region, disk: disk, index: $0) }
+        }.filter { access($0.string, F_OK) == 0 }
     }
 
     /// Writes a replica of the disk at `source` to `destination`: a reflink of a single VHD file
