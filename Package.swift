@@ -62,7 +62,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "ImageGalleryTests",
-            dependencies: ["ImageGallery", "VHD", "TestSupport"]),
+            dependencies: ["ImageGallery", "VHD", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "vhdtoolTests",
             dependencies: ["TestSupport"]),
