@@ -86,11 +86,20 @@ struct ChainOpener {
 
     func resolveParent(of child: FilePath, dynamic: DynamicLayout, explicit: FilePath?) throws(VHDError) -> FilePath {
         let candidates = Self.candidates(for: child, dynamic: dynamic, explicit: explicit)
-        for candidate in candidates where access(candidate.string, F_OK) == 0 {
+        for candidate in candidates where Self.isDiskFile(candidate) {
             return candidate
         }
         throw VHDError(path: child.string, .parentNotFound(
             name: dynamic.header.parentName, tried: candidates.map(\.string)))
+    }
+
+    /// Whether `path` is a regular file or a block device. A locator may name anything; a FIFO
+    /// or a character device would block open(2) or read forever, so they are passed over.
+    static func isDiskFile(_ path: FilePath) -> Bool {
+        var status = stat()
+        guard stat(path.string, &status) == 0 else { return false }
+        let type = status.st_mode & S_IFMT
+        return type == S_IFREG || type == S_IFBLK
     }
 
     func check(

@@ -1,3 +1,4 @@
+import Dispatch
 import SystemPackage
 import VHDFormat
 
@@ -88,8 +89,9 @@ extension OccupiedSize {
     }
 
     /// Measures `disk`: walks its extent map once. Zero extents are never read; data extents
-    /// are read in chunks of `options.chunkSize` into one buffer and scanned for non-zero
-    /// granules word by word. Chunks that lie inside granules already counted are not read.
+    /// are read in chunks of `options.chunkSize` into two reused buffers, by two threads, and
+    /// scanned for non-zero granules word by word. Chunks inside granules already counted are
+    /// not read. Progress is reported after each batch of about 64 chunks of data.
     ///
     /// - Parameters:
     ///   - granularity: the granule in which ``nonZeroBytes`` is counted.
@@ -179,34 +181,55 @@ public enum OccupiedSizeError: Error, Sendable, Equatable, CustomStringConvertib
     }
 }
 
-/// Counting non-zero granules over a stream of extents in ascending order.
+/// Counting non-zero granules over a stream of extents in ascending order, on two threads.
 ///
-/// Adjacent extents that continue each other are merged before reading, so a fixed disk or a
-/// run of contiguous blocks is read in full chunks. A granule is counted once, when the first
-/// non-zero byte in it is found; the rest of it is not scanned (nor read, if a whole chunk
-/// lies in it).
+/// Adjacent extents that continue each other are merged, then cut into windows of the virtual
+/// disk (four chunks, 16 MiB by default, or one granule if larger): a granule never crosses a
+/// window, so windows are counted independently. Windows are collected into batches of about
+/// 64 chunks of data (256 MiB), whose
+/// windows two threads read and scan at once (positional reads share no cursor). Within a
+/// window, a granule is counted when its first non-zero byte is found; the rest of it is not
+/// scanned, nor read when a whole chunk lies in it.
 struct NonZeroScan: ~Copyable {
+    /// One window's data: pieces in ascending order, each stored in one file.
+    struct Window: Sendable {
+        var pieces: [(file: Int, hostOffset: Int64, range: Range<UInt64>)] = []
+        var index: UInt64
+    }
+
     let disk: Disk
     let granularity: Int
     let options: CopyOptions
     private let granuleShift: UInt64
-    private let buffer: UnsafeMutableRawBufferPointer
+    private let windowShift: UInt64
+    private let workers: [ScanWorker]
     private var pending: Extent?
-    /// Granules below this index are counted already (granules are found in ascending order).
-    private var nextUncountedGranule: UInt64 = 0
+    private var batch: [Window] = []
+    private var batchBytes: UInt64 = 0
     private(set) var nonZeroBytes: UInt64 = 0
     /// Bytes of data extents stored in layer 0.
     private(set) var layerZeroDataBytes: UInt64 = 0
+
+    private let batchSize: UInt64
+    static let threadCount = 2
 
     init(disk: Disk, granularity: Int, options: CopyOptions) {
         self.disk = disk
         self.granularity = granularity
         self.options = options
         granuleShift = UInt64(granularity.trailingZeroBitCount)
-        buffer = .allocate(byteCount: max(options.chunkSize, 4096), alignment: 4096)
+        let chunkSize = max(options.chunkSize / 4096 * 4096, 4096)
+        // Windows of 4 chunks (16 MiB for 4 MiB chunks) or one granule; batches of 64 chunks.
+        let chunkShift = Int.bitWidth - (chunkSize - 1).leadingZeroBitCount  // rounded up to a power of two
+        windowShift = UInt64(max(granularity.trailingZeroBitCount, chunkShift + 2))
+        batchSize = UInt64(chunkSize) * 64
+        let files = disk.layers.map { ScanWorker.File(descriptor: $0.file.descriptor.rawValue, path: $0.file.path) }
+        workers = (0..<Self.threadCount).map { _ in
+            ScanWorker(files: files, chunkSize: chunkSize, granuleShift: UInt64(granularity.trailingZeroBitCount), virtualSize: disk.virtualSize)
+        }
     }
 
-    func deallocate() { buffer.deallocate() }
+    func deallocate() { workers.forEach { $0.deallocate() } }
 
     mutating func add(_ extent: Extent) throws(VHDError) {
         guard extent.length > 0 else { return }
@@ -221,44 +244,126 @@ struct NonZeroScan: ~Copyable {
     mutating func finish() throws(VHDError) {
         if let current = pending { try process(current) }
         pending = nil
-        options.progress?(disk.virtualSize, disk.virtualSize)
+        try runBatch(progressAt: disk.virtualSize)
     }
 
+    /// Adds a data extent's pieces to the windows of the batch; runs the batch when it is full
+    /// and the extent starts a new window.
     private mutating func process(_ extent: Extent) throws(VHDError) {
-        guard case let .data(layer, hostOffset) = extent.source else {
-            options.progress?(extent.end, disk.virtualSize)
-            return
-        }
+        guard case let .data(layer, hostOffset) = extent.source else { return }
         if layer == 0 { layerZeroDataBytes += extent.length }
-        let file = disk.layers[layer].file
         var position = extent.start
         while position < extent.end {
-            if options.isCancelled?() == true { throw VHDError(path: disk.layers[0].file.name, .cancelled) }
-            let length = Int(min(UInt64(buffer.count), extent.end - position))
-            // A chunk that lies in granules already counted needs no reading.
-            if (position + UInt64(length) - 1) >> granuleShift >= nextUncountedGranule {
-                let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
-                try file.read(into: chunk, at: hostOffset + Int64(position - extent.start))
-                scan(UnsafeRawBufferPointer(chunk), at: position)
+            let windowIndex = position >> windowShift
+            let end = min(extent.end, (windowIndex + 1) << windowShift)
+            if batch.last?.index != windowIndex {
+                if batchBytes >= batchSize { try runBatch(progressAt: position) }
+                batch.append(Window(index: windowIndex))
             }
-            position += UInt64(length)
-            options.progress?(position, disk.virtualSize)
+            batch[batch.count - 1].pieces.append((layer, hostOffset + Int64(position - extent.start), position..<end))
+            batchBytes += end - position
+            position = end
+        }
+    }
+
+    /// Counts the batch's windows on the worker threads, each thread taking every other window.
+    private mutating func runBatch(progressAt position: UInt64) throws(VHDError) {
+        defer {
+            batch.removeAll(keepingCapacity: true)
+            batchBytes = 0
+        }
+        if options.isCancelled?() == true { throw VHDError(path: disk.layers[0].file.name, .cancelled) }
+        if !batch.isEmpty {
+            let windows = batch
+            let workers = self.workers
+            if windows.count == 1 {
+                workers[0].count(windows, stride: 1, offset: 0)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: workers.count) { index in
+                    workers[index].count(windows, stride: workers.count, offset: index)
+                }
+            }
+            for worker in workers {
+                if let error = worker.error { throw error }
+                nonZeroBytes += worker.nonZeroBytes
+                worker.nonZeroBytes = 0
+            }
+        }
+        options.progress?(position, disk.virtualSize)
+    }
+}
+
+/// One thread's reading buffer and its count. Each worker is used by one thread at a time
+/// (``NonZeroScan`` waits for both before reading their results), hence `@unchecked Sendable`;
+/// it reads files only with positional reads.
+final class ScanWorker: @unchecked Sendable {
+    struct File: Sendable {
+        let descriptor: CInt
+        let path: FilePath
+    }
+
+    let files: [File]
+    let granuleShift: UInt64
+    let virtualSize: UInt64
+    private let buffer: UnsafeMutableRawBufferPointer
+    var nonZeroBytes: UInt64 = 0
+    var error: VHDError?
+
+    init(files: [File], chunkSize: Int, granuleShift: UInt64, virtualSize: UInt64) {
+        self.files = files
+        self.granuleShift = granuleShift
+        self.virtualSize = virtualSize
+        buffer = .allocate(byteCount: chunkSize, alignment: 4096)
+    }
+
+    func deallocate() { buffer.deallocate() }
+
+    /// Counts windows `offset`, `offset + stride`, ... of `windows`.
+    func count(_ windows: [NonZeroScan.Window], stride: Int, offset: Int) {
+        guard error == nil else { return }
+        do throws(VHDError) {
+            var index = offset
+            while index < windows.count {
+                try count(windows[index])
+                index += stride
+            }
+        } catch {
+            self.error = error
+        }
+    }
+
+    private func count(_ window: NonZeroScan.Window) throws(VHDError) {
+        // Granules below this one are counted already (pieces come in ascending order).
+        var nextUncountedGranule: UInt64 = 0
+        for piece in window.pieces {
+            let source = files[piece.file]
+            let file = HostFile(descriptor: FileDescriptor(rawValue: source.descriptor), path: source.path, sizeInBytes: 0)
+            var position = piece.range.lowerBound
+            while position < piece.range.upperBound {
+                let length = Int(min(UInt64(buffer.count), piece.range.upperBound - position))
+                // A chunk that lies in granules already counted needs no reading.
+                if (position + UInt64(length) - 1) >> granuleShift >= nextUncountedGranule {
+                    let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
+                    try file.read(into: chunk, at: piece.hostOffset + Int64(position - piece.range.lowerBound))
+                    scan(UnsafeRawBufferPointer(chunk), at: position, nextUncountedGranule: &nextUncountedGranule)
+                }
+                position += UInt64(length)
+            }
         }
     }
 
     /// Counts the granules of `chunk` (virtual bytes at `offset`) that hold a non-zero byte.
-    private mutating func scan(_ chunk: UnsafeRawBufferPointer, at offset: UInt64) {
-        let granule = UInt64(granularity)
+    private func scan(_ chunk: UnsafeRawBufferPointer, at offset: UInt64, nextUncountedGranule: inout UInt64) {
         var index = 0
         while index < chunk.count {
-            let position = offset + UInt64(index)
-            let granuleIndex = position >> granuleShift
+            let granuleIndex = (offset + UInt64(index)) >> granuleShift
+            let granuleStart = granuleIndex << granuleShift
             let granuleEnd = (granuleIndex + 1) << granuleShift
             let pieceEnd = min(chunk.count, Int(granuleEnd - offset))
             if granuleIndex >= nextUncountedGranule
                 && !ZeroDetection.isZero(UnsafeRawBufferPointer(rebasing: chunk[index..<pieceEnd]))
             {
-                nonZeroBytes += min(granuleEnd, disk.virtualSize) - granuleIndex * granule
+                nonZeroBytes += min(granuleEnd, virtualSize) - granuleStart
                 nextUncountedGranule = granuleIndex + 1
             }
             index = pieceEnd
