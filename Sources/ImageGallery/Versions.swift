@@ -109,7 +109,7 @@ extension GalleryStore {
         }
         try Self.checkOSDisk(facts[0].0, path: facts[0].path, request: request, definition: definition, warn: warn)
 
-        let details: VersionDetails = try write { db in
+        try write { db in
             let definition = try Self.definition(definitionName, gallery: galleryName, in: db)
             try Self.refuseTakenVersion(request.name, definition: definition, in: db)
             let regions = try Self.resolveTargets(targets, in: db)
@@ -135,9 +135,7 @@ extension GalleryStore {
                     state: .unknown, progress: 0, details: nil)
                 try row.insert(db)
             }
-            return try Self.details(of: version, in: db)
         }
-        _ = details
         return try replicate(
             gallery: galleryName, definition: definitionName, version: request.name, progress: progress, isCancelled: isCancelled)
     }
@@ -186,7 +184,7 @@ extension GalleryStore {
             try Self.parseTargetsNotingTypes(arguments, defaultCount: update.replicaCount ?? before.version.replicaCount,
                                   defaultType: before.version.storageAccountType)
         }
-        let details: VersionDetails = try write { db in
+        try write { db in
             var current = try Self.details(of: Self.version(name, gallery: gallery, definition: definition, in: db), in: db)
             var version = current.version
             if let value = update.replicaCount { version.replicaCount = value }
@@ -241,10 +239,8 @@ extension GalleryStore {
                 }
             }
             guard !wanted.isEmpty else { throw GalleryError.rule("an image version needs at least one target region") }
-            return try Self.details(of: version, in: db)
         }
         for path in removedFiles { Self.removeReplica(path) }
-        _ = details
         return try replicate(gallery: gallery, definition: definition, version: name, progress: progress, isCancelled: isCancelled)
     }
 

@@ -70,6 +70,8 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case shrinkWouldLoseData(newSize: UInt64, dataAt: UInt64)
         /// A compressed stream is corrupt.
         case compressedDataCorrupt(reason: String)
+        /// `repair` cannot tell what is right: why.
+        case cannotRepair(reason: String)
     }
 
     public var description: String {
@@ -143,6 +145,8 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
             return "interrupted; \(name) was left as it was"
         case let .compressedDataCorrupt(reason):
             return "\(name): the compressed data is corrupt (\(reason))"
+        case let .cannotRepair(reason):
+            return "\(name) was not repaired: \(reason)"
         case let .outOfRange(offset, length, virtualSize):
             return "\(name): \(length) bytes at virtual offset \(offset) are outside the disk of \(virtualSize) bytes"
         }

@@ -6,7 +6,7 @@ struct VHDTool: ParsableCommand {
         commandName: "vhdtool",
         abstract: "Inspect, read and convert Microsoft VHD disk images.",
         subcommands: [
-            Inspect.self, Map.self, Convert.self, Create.self, Occupied.self, RegionCommand.self, GalleryCommand.self,
-            DefinitionCommand.self, VersionCommand.self,
+            Inspect.self, Map.self, Convert.self, Create.self, Occupied.self, Repair.self, RegionCommand.self,
+            GalleryCommand.self, DefinitionCommand.self, VersionCommand.self,
         ])
 }

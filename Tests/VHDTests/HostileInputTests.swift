@@ -5,8 +5,7 @@ import Testing
 import VHD
 import VHDFormat
 
-/// Files built to lie: each gives its typed error quickly, with bounded memory, or reads
-/// consistently. The disks are tiny (4 KiB blocks) and edited field by field, checksums
+/// Files built to lie: each gives its typed error, with bounded memory, or reads consistently. The disks are tiny (4 KiB blocks) and edited field by field, checksums
 /// recomputed so that the lie, not the checksum, is what the reader meets.
 struct HostileInputTests {
     static let blockSize: UInt32 = 4096
@@ -46,18 +45,14 @@ struct HostileInputTests {
     }
 
     /// Opens `bytes` as a file, walks the whole extent map and reads the first and last 64 KiB.
-    /// Returns the error kind, or nil when everything read; fails the test when it takes longer
-    /// than 5 s or grows the process's peak memory by more than 256 MiB.
+    /// Returns the error kind, or nil when everything read; fails the test when it grows the
+    /// process's peak memory by more than 256 MiB. (No time limit: timings stay out of
+    /// pass/fail tests; a hang shows as a test that never ends.)
     static func openAndRead(_ bytes: [UInt8], named name: String = "hostile.vhd", in folder: TemporaryFolder) throws -> VHDError.Kind? {
         let path = folder.file(name)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let peakBefore = peakResidentBytes()
-        let clock = ContinuousClock()
-        let started = clock.now
-        defer {
-            #expect(clock.now - started < .seconds(5), "\(name) took \(clock.now - started)")
-            #expect(peakResidentBytes() - peakBefore < 256 << 20, "\(name) grew the peak memory")
-        }
+        defer { #expect(peakResidentBytes() - peakBefore < 256 << 20, "\(name) grew the peak memory") }
         do {
             try Disk.withOpened(at: FilePath(path)) { disk in
                 _ = try disk.extents()
@@ -234,7 +229,7 @@ struct HostileInputTests {
         #expect(tried.contains(folder.file("parent.vhd")))
     }
 
-    /// 1000 files, each the parent of the next: refused at the depth limit, quickly.
+    /// 1000 files, each the parent of the next: refused at the depth limit (the files past it are never opened).
     @Test func aThousandDeepChain() throws {
         let folder = try TemporaryFolder()
         let base = TestDiskBuilder(virtualSize: 64 << 10, blockSize: Self.blockSize, uniqueId: VHDUUID(high: 0, low: 1))
