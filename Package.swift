@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "VHDFormat", targets: ["VHDFormat"]),
         .library(name: "VHD", targets: ["VHD"]),
+        .library(name: "ImageGallery", targets: ["ImageGallery"]),
         .executable(name: "vhdtool", targets: ["vhdtool"]),
     ],
     dependencies: [
@@ -13,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Bytes <-> values. No files, no Foundation, no dependencies.
@@ -29,11 +31,21 @@ let package = Package(
                 // SHA-256 of the content digest.
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        // The image gallery: a SQLite catalog (Debian libsqlite3-dev) of galleries, image
+        // definitions, versions, regions and replicas made by the VHD module.
+        // ioctl FICLONE (a variadic C call) for reflinked replicas.
+        .target(name: "CReflink"),
+        .target(
+            name: "ImageGallery",
+            dependencies: [
+                "VHD", "CReflink",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         // Argument parsing and printing only.
         .executableTarget(
             name: "vhdtool",
             dependencies: [
-                "VHD", "VHDFormat",
+                "VHD", "VHDFormat", "ImageGallery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(
@@ -54,6 +66,9 @@ let package = Package(
                 // An independent computation of the content digest's documented form.
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        .testTarget(
+            name: "ImageGalleryTests",
+            dependencies: ["ImageGallery", "VHD", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "vhdtoolTests",
             dependencies: ["TestSupport"]),

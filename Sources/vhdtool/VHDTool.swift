@@ -4,6 +4,9 @@ import ArgumentParser
 struct VHDTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vhdtool",
-        abstract: "Inspect, read, convert, write, repair, digest and tag Microsoft VHD disk images.",
-        subcommands: [Inspect.self, Map.self, Convert.self, Create.self, Write.self, Occupied.self, Digest.self, Tag.self, Repair.self])
+        abstract: "Inspect, read, convert, write, repair, digest, tag and publish Microsoft VHD disk images.",
+        subcommands: [
+            Inspect.self, Map.self, Convert.self, Create.self, Write.self, Occupied.self, Digest.self, Tag.self,
+            Repair.self, RegionCommand.self, GalleryCommand.self, DefinitionCommand.self, VersionCommand.self,
+        ])
 }

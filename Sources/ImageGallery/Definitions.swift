@@ -1,0 +1,173 @@
+import GRDB
+
+/// What `definition create` asks for.
+public struct DefinitionRequest: Sendable, Equatable {
+    public var name: String
+    public var publisher: String
+    public var offer: String
+    public var sku: String
+    public var osType: GalleryOSType
+    public var osState: GalleryOSState
+    public var hyperVGeneration: GalleryHyperVGeneration = .v1
+    public var architecture: GalleryArchitecture = .x64
+    public var description: String?
+    public var eula: String?
+    public var privacyStatementUri: String?
+    public var releaseNoteUri: String?
+    public var endOfLifeDate: String?
+    public var tags: [String: String] = [:]
+    public var minVCPUs: Int?
+    public var maxVCPUs: Int?
+    public var minMemoryMB: Int?
+    public var maxMemoryMB: Int?
+    public var disallowedDiskTypes: [String] = []
+    public var planName: String?
+    public var planPublisher: String?
+    public var planProduct: String?
+
+    public init(name: String, publisher: String, offer: String, sku: String, osType: GalleryOSType, osState: GalleryOSState) {
+        self.name = name
+        self.publisher = publisher
+        self.offer = offer
+        self.sku = sku
+        self.osType = osType
+        self.osState = osState
+    }
+}
+
+/// What `definition update` changes: only the fields the model lets change. A nil field is
+/// left as it is; `Optional.some(nil)` clears an optional field.
+public struct DefinitionUpdate: Sendable, Equatable {
+    public var description: String??
+    public var endOfLifeDate: String??
+    public var releaseNoteUri: String??
+    public var tags: [String: String]?
+    public var minVCPUs: Int??
+    public var maxVCPUs: Int??
+    public var minMemoryMB: Int??
+    public var maxMemoryMB: Int??
+
+    public init() {}
+}
+
+extension GalleryStore {
+    /// Creates an image definition in `galleryName`.
+    ///
+    /// - Throws: ``GalleryError``: a bad name or identifier, min above max, an end of life in
+    ///   the past, a name or publisher/offer/SKU taken in the gallery, the definition limit.
+    @discardableResult
+    public func createDefinition(_ request: DefinitionRequest, gallery galleryName: String) throws(GalleryError) -> ImageDefinition {
+        try NameRules.checkResourceName(request.name, kind: "image definition")
+        try NameRules.checkIdentifierPart(request.publisher, field: "publisher", maximumLength: 128)
+        try NameRules.checkIdentifierPart(request.offer, field: "offer", maximumLength: 64)
+        try NameRules.checkIdentifierPart(request.sku, field: "SKU", maximumLength: 64)
+        try NameRules.checkTags(request.tags)
+        try Self.checkRange(request.minVCPUs, request.maxVCPUs, property: "recommended.vCPUs")
+        try Self.checkRange(request.minMemoryMB, request.maxMemoryMB, property: "recommended.memory")
+        let endOfLife = try request.endOfLifeDate.map { (text) throws(GalleryError) in try GalleryDate.endOfLife(text).description }
+        var disallowed: [String] = []
+        for type in request.disallowedDiskTypes {
+            guard let known = DiskTypes.all.first(where: { $0.lowercased() == type.lowercased() }) else {
+                throw .rule("'\(type)' is not a disk type (\(DiskTypes.all.joined(separator: ", ")))")
+            }
+            if !disallowed.contains(known) { disallowed.append(known) }
+        }
+        let plan = [request.planName, request.planPublisher, request.planProduct]
+        guard plan.allSatisfy({ $0 == nil }) || plan.allSatisfy({ $0 != nil }) else {
+            throw .rule("a purchase plan needs its name, publisher and product together")
+        }
+        return try write { db in
+            let gallery = try Self.gallery(galleryName, in: db)
+            if try ImageDefinition.filter(Column("galleryId") == gallery.id && Column("name").collating(.nocase) == request.name).fetchOne(db) != nil {
+                throw GalleryError.conflict("an image definition named '\(request.name)' already exists in the gallery '\(gallery.name)'")
+            }
+            if let other = try ImageDefinition.filter(
+                Column("galleryId") == gallery.id && Column("publisher").collating(.nocase) == request.publisher
+                    && Column("offer").collating(.nocase) == request.offer && Column("sku").collating(.nocase) == request.sku
+            ).fetchOne(db) {
+                throw GalleryError.conflict("Gallery image: \(other.name) identified by (publisher:\(request.publisher), offer:\(request.offer), sku:\(request.sku)) already exists; the publisher/offer/SKU triple must be unique in a gallery")
+            }
+            let count = try ImageDefinition.fetchCount(db)
+            guard count < limits.definitions else {
+                throw GalleryError.rule("the store already holds \(count) image definitions, the most allowed")
+            }
+            var definition = ImageDefinition(
+                id: nil, galleryId: gallery.id!, name: request.name, publisher: request.publisher, offer: request.offer,
+                sku: request.sku, osType: request.osType, osState: request.osState, hyperVGeneration: request.hyperVGeneration,
+                architecture: request.architecture, description: request.description, eula: request.eula,
+                privacyStatementUri: request.privacyStatementUri, releaseNoteUri: request.releaseNoteUri,
+                endOfLifeDate: endOfLife, tags: request.tags, minVCPUs: request.minVCPUs, maxVCPUs: request.maxVCPUs,
+                minMemoryMB: request.minMemoryMB, maxMemoryMB: request.maxMemoryMB, disallowedDiskTypes: disallowed,
+                planName: request.planName, planPublisher: request.planPublisher, planProduct: request.planProduct,
+                createdDate: GalleryDate.now.description)
+            try definition.insert(db)
+            return definition
+        }
+    }
+
+    public func definition(_ name: String, gallery: String) throws(GalleryError) -> ImageDefinition {
+        try read { db in try Self.definition(name, gallery: gallery, in: db) }
+    }
+
+    public func definitions(gallery galleryName: String) throws(GalleryError) -> [ImageDefinition] {
+        try read { db in
+            let gallery = try Self.gallery(galleryName, in: db)
+            return try ImageDefinition.filter(Column("galleryId") == gallery.id).order(Column("name").collating(.nocase)).fetchAll(db)
+        }
+    }
+
+    /// Changes the fields of a definition that may change; min <= max holds afterwards.
+    @discardableResult
+    public func updateDefinition(_ name: String, gallery: String, _ update: DefinitionUpdate) throws(GalleryError) -> ImageDefinition {
+        if let tags = update.tags { try NameRules.checkTags(tags) }
+        let endOfLife: String?? = try update.endOfLifeDate.map { (text) throws(GalleryError) in
+            try text.map { (text) throws(GalleryError) in try GalleryDate.endOfLife(text).description }
+        }
+        return try write { db in
+            var definition = try Self.definition(name, gallery: gallery, in: db)
+            if let value = update.description { definition.description = value }
+            if let value = endOfLife { definition.endOfLifeDate = value }
+            if let value = update.releaseNoteUri { definition.releaseNoteUri = value }
+            if let value = update.tags { definition.tags = value }
+            if let value = update.minVCPUs { definition.minVCPUs = value }
+            if let value = update.maxVCPUs { definition.maxVCPUs = value }
+            if let value = update.minMemoryMB { definition.minMemoryMB = value }
+            if let value = update.maxMemoryMB { definition.maxMemoryMB = value }
+            try Self.checkRange(definition.minVCPUs, definition.maxVCPUs, property: "recommended.vCPUs")
+            try Self.checkRange(definition.minMemoryMB, definition.maxMemoryMB, property: "recommended.memory")
+            try definition.update(db)
+            return definition
+        }
+    }
+
+    /// Deletes a definition.
+    ///
+    /// - Throws: ``GalleryError``: no such definition, or it still has versions.
+    public func deleteDefinition(_ name: String, gallery: String) throws(GalleryError) {
+        try write { db in
+            let definition = try Self.definition(name, gallery: gallery, in: db)
+            let versions = try ImageVersion.filter(Column("definitionId") == definition.id).fetchCount(db)
+            guard versions == 0 else {
+                throw GalleryError.conflict("the image definition '\(definition.name)' cannot be deleted while it has \(versions) image version\(versions == 1 ? "" : "s")")
+            }
+            _ = try definition.delete(db)
+        }
+    }
+
+    static func definition(_ name: String, gallery galleryName: String, in db: Database) throws -> ImageDefinition {
+        let gallery = try Self.gallery(galleryName, in: db)
+        guard let definition = try ImageDefinition.filter(Column("galleryId") == gallery.id && Column("name").collating(.nocase) == name).fetchOne(db) else {
+            throw GalleryError.notFound("there is no image definition named '\(name)' in the gallery '\(gallery.name)'")
+        }
+        return definition
+    }
+
+    static func checkRange(_ minimum: Int?, _ maximum: Int?, property: String) throws(GalleryError) {
+        for value in [minimum, maximum].compactMap({ $0 }) where value < 1 {
+            throw .rule("the value \(value) of \(property) is out of range; it must be at least 1")
+        }
+        if let minimum, let maximum, minimum > maximum {
+            throw .rule("The minimum value of \(property) must not be greater than the maximum value (\(minimum) > \(maximum))")
+        }
+    }
+}

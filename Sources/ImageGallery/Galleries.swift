@@ -1,0 +1,63 @@
+import GRDB
+
+extension GalleryStore {
+    /// Creates a gallery.
+    ///
+    /// - Throws: ``GalleryError``: a bad name, a name taken, or the store's gallery limit reached.
+    @discardableResult
+    public func createGallery(_ name: String, description: String? = nil) throws(GalleryError) -> Gallery {
+        try NameRules.checkResourceName(name, kind: "gallery")
+        return try write { db in
+            if try Gallery.filter(Column("name").collating(.nocase) == name).fetchOne(db) != nil {
+                throw GalleryError.conflict("a gallery named '\(name)' already exists in the store")
+            }
+            let count = try Gallery.fetchCount(db)
+            guard count < limits.galleries else {
+                throw GalleryError.rule("the store already holds \(count) galleries, the most allowed")
+            }
+            var gallery = Gallery(id: nil, name: name, description: description, createdDate: GalleryDate.now.description)
+            try gallery.insert(db)
+            return gallery
+        }
+    }
+
+    public func gallery(_ name: String) throws(GalleryError) -> Gallery {
+        try read { db in try Self.gallery(name, in: db) }
+    }
+
+    public func galleries() throws(GalleryError) -> [Gallery] {
+        try read { db in try Gallery.order(Column("name").collating(.nocase)).fetchAll(db) }
+    }
+
+    /// Changes a gallery's description, the one field that may change.
+    @discardableResult
+    public func updateGallery(_ name: String, description: String?) throws(GalleryError) -> Gallery {
+        try write { db in
+            var gallery = try Self.gallery(name, in: db)
+            gallery.description = description
+            try gallery.update(db)
+            return gallery
+        }
+    }
+
+    /// Deletes a gallery.
+    ///
+    /// - Throws: ``GalleryError``: no such gallery, or it still holds image definitions.
+    public func deleteGallery(_ name: String) throws(GalleryError) {
+        try write { db in
+            let gallery = try Self.gallery(name, in: db)
+            let definitions = try ImageDefinition.filter(Column("galleryId") == gallery.id).fetchCount(db)
+            guard definitions == 0 else {
+                throw GalleryError.conflict("the gallery '\(gallery.name)' cannot be deleted while it holds \(definitions) image definition\(definitions == 1 ? "" : "s")")
+            }
+            _ = try gallery.delete(db)
+        }
+    }
+
+    static func gallery(_ name: String, in db: Database) throws -> Gallery {
+        guard let gallery = try Gallery.filter(Column("name").collating(.nocase) == name).fetchOne(db) else {
+            throw GalleryError.notFound("there is no gallery named '\(name)' in the store")
+        }
+        return gallery
+    }
+}

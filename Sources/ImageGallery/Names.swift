@@ -1,0 +1,113 @@
+/// Name rules of the gallery model (Azure Compute Gallery).
+public enum NameRules {
+    /// Checks a gallery, image definition or region name: at most 80 characters, ASCII letters,
+    /// digits, `_`, `-` and `.`, starting with a letter or digit, not ending in `.` or `-`
+    /// (the service's pattern `^[^_\W][\w-._]{0,79}(?<![-.])$`).
+    ///
+    /// - Throws: ``GalleryError`` naming the rule broken.
+    public static func checkResourceName(_ name: String, kind: String) throws(GalleryError) {
+        let characters = Array(name.unicodeScalars)
+        guard !characters.isEmpty else { throw .rule("a\(kind.first.map { "aeiou".contains($0) } == true ? "n" : "") \(kind) name must not be empty") }
+        guard characters.count <= 80 else {
+            throw .rule("the \(kind) name '\(name)' is \(characters.count) characters long; at most 80 are allowed")
+        }
+        if let bad = characters.first(where: { !isWordCharacter($0) && $0 != "-" && $0 != "." }) {
+            throw .rule("the \(kind) name '\(name)' contains '\(bad)'; only letters, digits, '_', '-' and '.' are allowed")
+        }
+        guard isLetterOrDigit(characters[0]) else {
+            throw .rule("the \(kind) name '\(name)' must start with a letter or a digit")
+        }
+        guard let last = characters.last, last != "-", last != "." else {
+            throw .rule("the \(kind) name '\(name)' must not end with '.' or '-'")
+        }
+    }
+
+    /// Checks a publisher, offer or SKU: letters, digits, `-`, `_` and `.`, not ending in `.`,
+    /// at most `maximumLength` characters (publisher 128, offer and SKU 64).
+    public static func checkIdentifierPart(_ value: String, field: String, maximumLength: Int) throws(GalleryError) {
+        let characters = Array(value.unicodeScalars)
+        guard !characters.isEmpty else { throw .rule("the \(field) must not be empty") }
+        guard characters.count <= maximumLength else {
+            throw .rule("the \(field) '\(value)' is \(characters.count) characters long; at most \(maximumLength) are allowed")
+        }
+        if let bad = characters.first(where: { !isWordCharacter($0) && $0 != "-" && $0 != "." }) {
+            throw .rule("the \(field) '\(value)' contains '\(bad)'; only letters, digits, '_', '-' and '.' are allowed")
+        }
+        guard characters.last != "." else { throw .rule("the \(field) '\(value)' must not end with '.'") }
+    }
+
+    /// Checks tags as Azure does: at most 50; keys 1...512 characters without `< > % & \ ? /`;
+    /// values at most 256 characters.
+    public static func checkTags(_ tags: [String: String]) throws(GalleryError) {
+        if tags.count > 50 { throw .rule("\(tags.count) tags were given; at most 50 are allowed") }
+        for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
+            if key.isEmpty { throw .rule("a tag key must not be empty") }
+            if key.count > 512 { throw .rule("the tag key '\(key.prefix(20))...' is longer than 512 characters") }
+            if let bad = key.first(where: { "<>%&\\?/".contains($0) }) {
+                throw .rule("the tag key '\(key)' contains '\(bad)', which tag keys must not contain")
+            }
+            if value.count > 256 { throw .rule("the value of tag '\(key)' is longer than 256 characters") }
+        }
+    }
+
+    /// Parses `KEY=VALUE` arguments into tags (a later key replaces an earlier one).
+    public static func parseTags(_ arguments: [String]) throws(GalleryError) -> [String: String] {
+        var tags: [String: String] = [:]
+        for argument in arguments {
+            guard let equals = argument.firstIndex(of: "=") else {
+                throw .rule("the tag '\(argument)' must be written KEY=VALUE")
+            }
+            tags[String(argument[..<equals])] = String(argument[argument.index(after: equals)...])
+        }
+        try checkTags(tags)
+        return tags
+    }
+
+    static func isLetterOrDigit(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+    }
+
+    static func isWordCharacter(_ scalar: Unicode.Scalar) -> Bool { isLetterOrDigit(scalar) || scalar == "_" }
+}
+
+/// An image version's number, MAJOR.MINOR.PATCH, each part 0...2147483647 (a 32-bit integer)
+/// without leading zeros. Versions compare numerically part by part, as "latest" does.
+public struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var major: Int
+    public var minor: Int
+    public var patch: Int
+
+    public init(major: Int, minor: Int, patch: Int) {
+        self.major = major
+        self.minor = minor
+        self.patch = patch
+    }
+
+    /// Parses "1.0.0".
+    ///
+    /// - Throws: ``GalleryError`` (the service's words) for anything but three parts of digits
+    ///   in range; a part with a leading zero (`01.0.0`) is refused too.
+    public init(parsing text: String) throws(GalleryError) {
+        let format = "the image version name '\(text)' should follow Major(int).Minor(int).Patch(int) format, e.g. 1.0.0 or 2018.12.1"
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { throw .rule(format) }
+        var numbers: [Int] = []
+        for part in parts {
+            guard !part.isEmpty, part.allSatisfy({ $0.isASCII && $0.isNumber }) else { throw .rule(format) }
+            guard part == "0" || part.first != "0" else {
+                throw .rule("the image version name '\(text)' has a part with a leading zero, which is not allowed")
+            }
+            guard part.count <= 10, let number = Int(part), number <= Int(Int32.max) else {
+                throw .rule("the image version name '\(text)' has a part larger than 2147483647 (a 32-bit integer)")
+            }
+            numbers.append(number)
+        }
+        self.init(major: numbers[0], minor: numbers[1], patch: numbers[2])
+    }
+
+    public var description: String { "\(major).\(minor).\(patch)" }
+
+    public static func < (a: VersionNumber, b: VersionNumber) -> Bool {
+        (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch)
+    }
+}

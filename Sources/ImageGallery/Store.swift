@@ -1,0 +1,201 @@
+import GRDB
+import SystemPackage
+import VHD
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The store: a folder playing the part of a subscription. It holds `catalog.sqlite` (the
+/// catalog of regions, galleries, definitions, versions and replication states) and names
+/// regions, each a storage root folder where replicas are written.
+///
+/// The catalog is SQLite through GRDB: migrations, WAL journal, foreign keys, a busy timeout
+/// so that concurrent commands wait for each other, and one immediate transaction per change.
+public struct GalleryStore: Sendable {
+    /// The store's folder.
+    public let folder: FilePath
+    public let limits: StoreLimits
+    let database: DatabaseQueue
+
+    /// The catalog's file name inside the store folder.
+    public static let catalogName = "catalog.sqlite"
+
+    /// Opens the store in `folder`, creating the folder and the catalog when missing, and
+    /// migrates the catalog to the current schema.
+    ///
+    /// - Throws: ``GalleryError`` (category io) when the folder or catalog cannot be made or opened.
+    public init(folder: FilePath, limits: StoreLimits = StoreLimits()) throws(GalleryError) {
+        self.folder = folder
+        self.limits = limits
+        try Self.makeFolders(folder)
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(60)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            database = try DatabaseQueue(path: folder.appending(Self.catalogName).string, configuration: configuration)
+            try Self.migrator.migrate(database)
+        } catch {
+            throw GalleryError(.io, "the catalog in '\(folder)' cannot be opened: \(error)")
+        }
+    }
+
+    /// The store folder: `explicit` (`--store`), else `VHDTOOL_STORE`, else
+    /// `$XDG_DATA_HOME/vhdtool`, else `~/.local/share/vhdtool`.
+    public static func location(explicit: String?, environment: [String: String]) throws(GalleryError) -> FilePath {
+        if let explicit, !explicit.isEmpty { return FilePath(explicit) }
+        if let store = environment["VHDTOOL_STORE"], !store.isEmpty { return FilePath(store) }
+        if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") { return FilePath(data).appending("vhdtool") }
+        if let home = environment["HOME"], !home.isEmpty { return FilePath(home).appending(".local/share/vhdtool") }
+        throw .rule("no store was given: use --store DIR or set VHDTOOL_STORE (HOME is not set)")
+    }
+
+    /// Runs `body` in one immediate write transaction: it waits for other writers, and either
+    /// all of its changes are committed or none.
+    func write<T>(_ body: (Database) throws -> T) throws(GalleryError) -> T {
+        do {
+            return try database.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch let error as GalleryError {
+            throw error
+        } catch {
+            throw GalleryError(.io, "the catalog could not be updated: \(error)")
+        }
+    }
+
+    /// Runs `body` reading a consistent snapshot of the catalog.
+    func read<T>(_ body: (Database) throws -> T) throws(GalleryError) -> T {
+        do {
+            return try database.read(body)
+        } catch let error as GalleryError {
+            throw error
+        } catch {
+            throw GalleryError(.io, "the catalog could not be read: \(error)")
+        }
+    }
+
+    /// Creates `folder` and its missing ancestors.
+    static func makeFolders(_ folder: FilePath) throws(GalleryError) {
+        var path = FilePath(folder.root?.string ?? "")
+        for component in folder.components {
+            path.append(component)
+            if mkdir(path.string, 0o755) != 0 && errno != EEXIST {
+                throw GalleryError(.io, "the folder '\(path)' cannot be created: \(Errno(rawValue: errno))")
+            }
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: regions, galleries, definitions, versions, replicas") { db in
+            try db.create(table: "region") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique().collate(.nocase)
+                t.column("path", .text).notNull()
+                t.column("isDefault", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(table: "gallery") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique().collate(.nocase)
+                t.column("description", .text)
+                t.column("createdDate", .text).notNull()
+            }
+            try db.create(table: "definition") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("gallery", onDelete: .restrict).notNull()
+                t.column("name", .text).notNull().collate(.nocase)
+                t.column("publisher", .text).notNull().collate(.nocase)
+                t.column("offer", .text).notNull().collate(.nocase)
+                t.column("sku", .text).notNull().collate(.nocase)
+                t.column("osType", .text).notNull()
+                t.column("osState", .text).notNull()
+                t.column("hyperVGeneration", .text).notNull()
+                t.column("architecture", .text).notNull()
+                t.column("description", .text)
+                t.column("eula", .text)
+                t.column("privacyStatementUri", .text)
+                t.column("releaseNoteUri", .text)
+                t.column("endOfLifeDate", .text)
+                t.column("tags", .jsonText).notNull()
+                t.column("minVCPUs", .integer)
+                t.column("maxVCPUs", .integer)
+                t.column("minMemoryMB", .integer)
+                t.column("maxMemoryMB", .integer)
+                t.column("disallowedDiskTypes", .jsonText).notNull()
+                t.column("planName", .text)
+                t.column("planPublisher", .text)
+                t.column("planProduct", .text)
+                t.column("createdDate", .text).notNull()
+                t.uniqueKey(["galleryId", "name"])
+                t.uniqueKey(["galleryId", "publisher", "offer", "sku"])
+            }
+            try db.create(table: "version") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("definition", onDelete: .restrict).notNull()
+                t.column("name", .text).notNull()
+                t.column("major", .integer).notNull()
+                t.column("minor", .integer).notNull()
+                t.column("patch", .integer).notNull()
+                t.column("replicaCount", .integer).notNull()
+                t.column("storageAccountType", .text).notNull()
+                t.column("excludeFromLatest", .boolean).notNull()
+                t.column("endOfLifeDate", .text)
+                t.column("tags", .jsonText).notNull()
+                t.column("publishedDate", .text).notNull()
+                t.column("provisioningState", .text).notNull()
+                t.uniqueKey(["definitionId", "name"])
+            }
+            try db.create(table: "versionDisk") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("version", onDelete: .cascade).notNull()
+                t.column("lun", .integer)
+                t.column("sourcePath", .text).notNull()
+                t.column("virtualSize", .integer).notNull()
+                t.column("occupiedBytes", .integer).notNull()
+                t.column("digest", .text).notNull()
+                t.uniqueKey(["versionId", "lun"])
+            }
+            try db.create(table: "versionRegion") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("version", onDelete: .cascade).notNull()
+                // A region with replicas cannot be removed.
+                t.belongsTo("region", onDelete: .restrict).notNull()
+                t.column("position", .integer).notNull()
+                t.column("replicaCount", .integer).notNull()
+                t.column("storageAccountType", .text).notNull()
+                t.column("excludeFromLatest", .boolean)
+                t.column("state", .text).notNull()
+                t.column("progress", .integer).notNull()
+                t.column("details", .text)
+                t.uniqueKey(["versionId", "regionId"])
+            }
+        }
+        return migrator
+    }
+}
+
+/// The store's limits, as today's Azure sets them per subscription and region.
+public struct StoreLimits: Sendable, Equatable {
+    public var galleries = 100
+    public var definitions = 1_000
+    /// Image versions replicated to one region.
+    public var versionsPerRegion = 10_000
+    /// Disks must be smaller than this (2 TiB).
+    public var diskSizeLimit: UInt64 = 2 << 40
+
+    public init() {}
+}

@@ -1,0 +1,432 @@
+import GRDB
+import SystemPackage
+import VHD
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A data disk of a new version: a local file and its LUN (nil: its position among the data
+/// disks, as `az sig` numbers them).
+public struct DataDiskArgument: Sendable, Equatable {
+    public var path: String
+    public var lun: Int?
+
+    public init(path: String, lun: Int? = nil) {
+        self.path = path
+        self.lun = lun
+    }
+}
+
+/// What `version create` asks for.
+public struct VersionRequest: Sendable, Equatable {
+    public var name: String
+    public var osDisk: String
+    public var dataDisks: [DataDiskArgument] = []
+    /// `NAME[=COUNT[=TYPE]]`; empty: the store's default region.
+    public var targetRegions: [String] = []
+    /// The replica count of a region that does not give one (1 when nil).
+    public var replicaCount: Int?
+    public var storageAccountType: StorageAccountType?
+    public var excludeFromLatest = false
+    /// Per-region exclude-from-latest, overriding the version's flag there.
+    public var regionExcludeFromLatest: [String: Bool] = [:]
+    public var endOfLifeDate: String?
+    public var tags: [String: String] = [:]
+    /// The OS state of an untagged OS disk (a tagged disk's tag must agree with it if given).
+    public var osState: GalleryOSState?
+
+    public init(name: String, osDisk: String) {
+        self.name = name
+        self.osDisk = osDisk
+    }
+}
+
+/// What `version update` changes: only replica counts, target regions, exclude-from-latest
+/// (globally and per region), end of life and tags. nil leaves a field as it is.
+public struct VersionUpdate: Sendable, Equatable {
+    /// Replaces the target regions (`NAME[=COUNT[=TYPE]]`); a region's storage type cannot change.
+    public var targetRegions: [String]?
+    /// The default replica count; without target regions, every region's count.
+    public var replicaCount: Int?
+    public var excludeFromLatest: Bool?
+    /// Per-region flags; a nil value clears the region's own flag.
+    public var regionExcludeFromLatest: [String: Bool?] = [:]
+    public var endOfLifeDate: String??
+    public var tags: [String: String]?
+
+    public init() {}
+}
+
+extension GalleryStore {
+    /// Validates a new version completely, records it, then replicates it to every target region.
+    ///
+    /// Nothing is recorded or copied unless every check passes: the version name, the target
+    /// regions and replica counts, the end of life, the disks (each opens with its structural
+    /// checks, is under 2 TiB, none repeated, LUNs unique) and their OS state, OS type and
+    /// Hyper-V generation against the definition, and the store's limits.
+    ///
+    /// - Parameters:
+    ///   - warn: called with what is doubtful but not refused (a probe that found nothing).
+    ///   - progress: replication events (see ``replicate(gallery:definition:version:progress:isCancelled:)``).
+    /// - Returns: the version as it stands after replication (regions may have Failed).
+    /// - Throws: ``GalleryError`` for the first rule broken.
+    public func createVersion(
+        _ request: VersionRequest, gallery galleryName: String, definition definitionName: String,
+        warn: (String) -> Void = { _ in }, progress: (@Sendable (ReplicationEvent) -> Void)? = nil,
+        isCancelled: (@Sendable () -> Bool)? = nil
+    ) throws(GalleryError) -> VersionDetails {
+        let number = try VersionNumber(parsing: request.name)
+        let targets = try Self.parseTargets(
+            request.targetRegions, defaultCount: request.replicaCount ?? 1, defaultType: request.storageAccountType ?? .standardLRS)
+        let endOfLife = try request.endOfLifeDate.map { (text) throws(GalleryError) in try GalleryDate.endOfLife(text).description }
+        try NameRules.checkTags(request.tags)
+        let disks = try Self.assignLUNs(request)
+        try Self.refuseRepeatedFiles(disks)
+
+        // The catalog side: everything named exists, nothing is taken, limits hold.
+        let (definition, regions) = try read { db in
+            let definition = try Self.definition(definitionName, gallery: galleryName, in: db)
+            try Self.refuseTakenVersion(request.name, definition: definition, in: db)
+            let regions = try Self.resolveTargets(targets, in: db)
+            try Self.checkRegionFlags(request.regionExcludeFromLatest.keys, regions: regions.map(\.0))
+            try checkVersionLimit(regions.map(\.0), in: db)
+            return (definition, regions)
+        }
+
+        // The disks: open, measure, and match the definition.
+        var facts: [(DiskFacts, path: String, lun: Int?)] = []
+        for disk in disks {
+            let fact = try DiskFacts.gather(path: FilePath(disk.path), options: CopyOptions(isCancelled: isCancelled))
+            guard fact.virtualSize < limits.diskSizeLimit else {
+                throw .rule("the disk '\(disk.path)' is \(fact.virtualSize) bytes; image disks must be smaller than 2 TiB (\(limits.diskSizeLimit) bytes)")
+            }
+            facts.append((fact, disk.path, disk.lun))
+        }
+        try Self.checkOSDisk(facts[0].0, path: facts[0].path, request: request, definition: definition, warn: warn)
+
+        try write { db in
+            let definition = try Self.definition(definitionName, gallery: galleryName, in: db)
+            try Self.refuseTakenVersion(request.name, definition: definition, in: db)
+            let regions = try Self.resolveTargets(targets, in: db)
+            try checkVersionLimit(regions.map(\.0), in: db)
+            var version = ImageVersion(
+                id: nil, definitionId: definition.id!, name: request.name, major: number.major, minor: number.minor,
+                patch: number.patch, replicaCount: request.replicaCount ?? 1,
+                storageAccountType: request.storageAccountType ?? .standardLRS, excludeFromLatest: request.excludeFromLatest,
+                endOfLifeDate: endOfLife, tags: request.tags, publishedDate: GalleryDate.now.description,
+                provisioningState: "Creating")
+            try version.insert(db)
+            for (fact, path, lun) in facts {
+                var disk = VersionDisk(
+                    id: nil, versionId: version.id!, lun: lun, sourcePath: Self.absolute(FilePath(path)).string,
+                    virtualSize: fact.virtualSize, occupiedBytes: fact.occupiedBytes, digest: fact.digest)
+                try disk.insert(db)
+            }
+            for (position, (region, target)) in regions.enumerated() {
+                var row = VersionRegion(
+                    id: nil, versionId: version.id!, regionId: region.id!, position: position, replicaCount: target.replicaCount,
+                    storageAccountType: target.storageType,
+                    excludeFromLatest: Self.flag(for: region, in: request.regionExcludeFromLatest),
+                    state: .unknown, progress: 0, details: nil)
+                try row.insert(db)
+            }
+        }
+        return try replicate(
+            gallery: galleryName, definition: definitionName, version: request.name, progress: progress, isCancelled: isCancelled)
+    }
+
+    /// Every version of a definition, highest first.
+    public func versions(gallery: String, definition definitionName: String) throws(GalleryError) -> [VersionDetails] {
+        try read { db in
+            let definition = try Self.definition(definitionName, gallery: gallery, in: db)
+            let versions = try ImageVersion.filter(Column("definitionId") == definition.id).fetchAll(db)
+            return try versions.sorted { $0.number > $1.number }.map { try Self.details(of: $0, in: db) }
+        }
+    }
+
+    public func version(_ name: String, gallery: String, definition: String) throws(GalleryError) -> VersionDetails {
+        try read { db in try Self.details(of: Self.version(name, gallery: gallery, definition: definition, in: db), in: db) }
+    }
+
+    /// The version "latest" resolves to (see ``LatestRule``).
+    ///
+    /// - Throws: ``GalleryError`` (not found) when no version qualifies, in the service's words.
+    public func latestVersion(gallery: String, definition: String, region: String? = nil) throws(GalleryError) -> VersionDetails {
+        if let region { _ = try read { db in try Self.region(region, in: db) } }
+        let all = try versions(gallery: gallery, definition: definition)
+        if let latest = LatestRule.latest(of: all, region: region) { return latest }
+        if let region {
+            throw .notFound("no latest image version of '\(definition)' is available in the '\(region)' region (none there is Completed and not excluded from latest)")
+        }
+        throw .notFound("There is no latest image version exists for '\(definition)' (none is Completed in a region and not excluded from latest)")
+    }
+
+    /// Changes what may change on a published version, then replicates regions added or grown.
+    public func updateVersion(
+        _ name: String, gallery: String, definition: String, _ update: VersionUpdate,
+        progress: (@Sendable (ReplicationEvent) -> Void)? = nil, isCancelled: (@Sendable () -> Bool)? = nil
+    ) throws(GalleryError) -> VersionDetails {
+        if let tags = update.tags { try NameRules.checkTags(tags) }
+        if let count = update.replicaCount, !TargetRegion.replicaCountRange.contains(count) {
+            throw .rule("the default replica count \(count) is out of range; it must be between 1 and 100")
+        }
+        let endOfLife: String?? = try update.endOfLifeDate.map { (text) throws(GalleryError) in
+            try text.map { (text) throws(GalleryError) in try GalleryDate.endOfLife(text).description }
+        }
+        var removedFiles: [FilePath] = []
+        let before = try self.version(name, gallery: gallery, definition: definition)
+        let parsed = try update.targetRegions.map { (arguments) throws(GalleryError) in
+            try Self.parseTargetsNotingTypes(arguments, defaultCount: update.replicaCount ?? before.version.replicaCount,
+                                  defaultType: before.version.storageAccountType)
+        }
+        try write { db in
+            var current = try Self.details(of: Self.version(name, gallery: gallery, definition: definition, in: db), in: db)
+            var version = current.version
+            if let value = update.replicaCount { version.replicaCount = value }
+            if let value = update.excludeFromLatest { version.excludeFromLatest = value }
+            if let value = endOfLife { version.endOfLifeDate = value }
+            if let value = update.tags { version.tags = value }
+            version.provisioningState = "Updating"
+            try version.update(db)
+            current.version = version
+
+            var wanted: [(Region, count: Int, type: StorageAccountType?)]
+            if let parsed {
+                let resolved = try Self.resolveTargets(parsed.map(\.target), in: db)
+                wanted = zip(resolved, parsed).map { ($0.0, $0.1.replicaCount, $1.typeGiven ? $1.target.storageType : nil) }
+            } else {
+                wanted = current.regions.map { ($0.region, update.replicaCount ?? $0.target.replicaCount, nil) }
+            }
+            try Self.checkRegionFlags(update.regionExcludeFromLatest.keys, regions: wanted.map(\.0))
+            let added = wanted.map(\.0).filter { region in !current.regions.contains { $0.region.id == region.id } }
+            try checkVersionLimit(added, in: db)
+            // Regions no longer wanted: their rows go now, their files after the commit.
+            for target in current.regions where !wanted.contains(where: { $0.0.id == target.region.id }) {
+                _ = try target.target.delete(db)
+                removedFiles += Self.replicaPaths(current, region: target.region, count: target.target.replicaCount)
+            }
+            for (position, (region, count, type)) in wanted.enumerated() {
+                if var row = current.regions.first(where: { $0.region.id == region.id })?.target {
+                    if let type, type != row.storageAccountType {
+                        throw GalleryError.rule("the storage account type of region '\(region.name)' is not updatable (it is \(row.storageAccountType.rawValue))")
+                    }
+                    if count < row.replicaCount {
+                        removedFiles += Self.replicaPaths(current, region: region, count: row.replicaCount).filter { path in
+                            !Self.replicaPaths(current, region: region, count: count).contains(path)
+                        }
+                    } else if count > row.replicaCount {
+                        row.state = .unknown
+                        row.progress = 0
+                    }
+                    row.replicaCount = count
+                    row.position = position
+                    if let flag = update.regionExcludeFromLatest.first(where: { $0.key.lowercased() == region.name.lowercased() }) {
+                        row.excludeFromLatest = flag.value
+                    }
+                    try row.update(db)
+                } else {
+                    var row = VersionRegion(
+                        id: nil, versionId: version.id!, regionId: region.id!, position: position, replicaCount: count,
+                        storageAccountType: type ?? version.storageAccountType,
+                        excludeFromLatest: update.regionExcludeFromLatest.first { $0.key.lowercased() == region.name.lowercased() }?.value ?? nil,
+                        state: .unknown, progress: 0, details: nil)
+                    try row.insert(db)
+                }
+            }
+            guard !wanted.isEmpty else { throw GalleryError.rule("an image version needs at least one target region") }
+        }
+        for path in removedFiles { Self.removeReplica(path) }
+        return try replicate(gallery: gallery, definition: definition, version: name, progress: progress, isCancelled: isCancelled)
+    }
+
+    /// Deletes a version from the catalog, then its replicas.
+    public func deleteVersion(_ name: String, gallery: String, definition: String) throws(GalleryError) {
+        let details: VersionDetails = try write { db in
+            let details = try Self.details(of: Self.version(name, gallery: gallery, definition: definition, in: db), in: db)
+            _ = try details.version.delete(db)
+            return details
+        }
+        for target in details.regions {
+            for path in Self.replicaPaths(details, region: target.region, count: target.target.replicaCount) {
+                Self.removeReplica(path)
+            }
+            let folder = Self.replicaFolder(details, region: target.region)
+            rmdir(folder.string)
+            rmdir(folder.removingLastComponent().string)
+            rmdir(folder.removingLastComponent().removingLastComponent().string)
+        }
+    }
+
+    /// The cost of a version as it stands: its disks' occupied sizes replicated to its target
+    /// regions (the first is the source region).
+    public func cost(of details: VersionDetails) throws(GalleryError) -> SnapshotCost {
+        let targets = details.regions.map {
+            TargetRegion(name: $0.region.name, replicaCount: $0.target.replicaCount, storageType: $0.target.storageAccountType)
+        }
+        do {
+            return try SnapshotCost(occupiedBytes: details.disks.map(\.occupiedBytes), regions: targets)
+        } catch {
+            throw .rule(error.description)
+        }
+    }
+
+    // MARK: Catalog helpers
+
+    static func version(_ name: String, gallery: String, definition definitionName: String, in db: Database) throws -> ImageVersion {
+        let definition = try Self.definition(definitionName, gallery: gallery, in: db)
+        guard let version = try ImageVersion.filter(Column("definitionId") == definition.id && Column("name") == name).fetchOne(db) else {
+            throw GalleryError.notFound("there is no image version '\(name)' of the image definition '\(definition.name)'")
+        }
+        return version
+    }
+
+    static func details(of version: ImageVersion, in db: Database) throws -> VersionDetails {
+        guard let definition = try ImageDefinition.fetchOne(db, key: version.definitionId),
+              let gallery = try Gallery.fetchOne(db, key: definition.galleryId) else {
+            throw GalleryError(.io, "the catalog is inconsistent: version \(version.name) has no definition or gallery")
+        }
+        let disks = try VersionDisk.filter(Column("versionId") == version.id).fetchAll(db).sorted { ($0.lun ?? -1) < ($1.lun ?? -1) }
+        let rows = try VersionRegion.filter(Column("versionId") == version.id).order(Column("position")).fetchAll(db)
+        let targets = try rows.map { (row) throws -> VersionDetails.Target in
+            guard let region = try Region.fetchOne(db, key: row.regionId) else {
+                throw GalleryError(.io, "the catalog is inconsistent: a target region of version \(version.name) is missing")
+            }
+            return VersionDetails.Target(region: region, target: row)
+        }
+        return VersionDetails(gallery: gallery, definition: definition, version: version, disks: disks, regions: targets)
+    }
+
+    static func refuseTakenVersion(_ name: String, definition: ImageDefinition, in db: Database) throws {
+        if try ImageVersion.filter(Column("definitionId") == definition.id && Column("name") == name).fetchOne(db) != nil {
+            throw GalleryError.conflict("the image version '\(name)' already exists in the image definition '\(definition.name)'")
+        }
+    }
+
+    /// The regions of `targets`, or the default region when there are none.
+    static func resolveTargets(_ targets: [TargetRegion], in db: Database) throws -> [(Region, TargetRegion)] {
+        if targets.isEmpty {
+            guard let region = try Region.filter(Column("isDefault") == true).fetchOne(db) else {
+                throw GalleryError.notFound("the store has no regions; add one with 'vhdtool region add NAME PATH'")
+            }
+            return [(region, TargetRegion(name: region.name, replicaCount: 1, storageType: .standardLRS))]
+        }
+        return try targets.map { ((try Self.region($0.name, in: db)), $0) }
+    }
+
+    func checkVersionLimit(_ regions: [Region], in db: Database) throws {
+        for region in regions {
+            let count = try VersionRegion.filter(Column("regionId") == region.id).fetchCount(db)
+            guard count < limits.versionsPerRegion else {
+                throw GalleryError.rule("the region '\(region.name)' already holds \(count) image versions, the most allowed")
+            }
+        }
+    }
+
+    static func checkRegionFlags(_ names: some Collection<String>, regions: [Region]) throws(GalleryError) {
+        for name in names where !regions.contains(where: { $0.name.lowercased() == name.lowercased() }) {
+            throw .rule("exclude-from-latest is set for '\(name)', which is not a target region of the version")
+        }
+    }
+
+    static func flag(for region: Region, in flags: [String: Bool]) -> Bool? {
+        flags.first { $0.key.lowercased() == region.name.lowercased() }?.value
+    }
+
+    /// Parses target regions; the default count and type apply where one is not given.
+    static func parseTargets(
+        _ arguments: [String], defaultCount: Int, defaultType: StorageAccountType
+    ) throws(GalleryError) -> [TargetRegion] {
+        do {
+            return try TargetRegion.parseList(arguments, defaultReplicaCount: defaultCount, defaultStorageType: defaultType)
+        } catch {
+            throw .rule(error.description)
+        }
+    }
+
+    static func parseTargetsNotingTypes(
+        _ arguments: [String], defaultCount: Int, defaultType: StorageAccountType
+    ) throws(GalleryError) -> [(target: TargetRegion, typeGiven: Bool)] {
+        let targets = try parseTargets(arguments, defaultCount: defaultCount, defaultType: defaultType)
+        return zip(targets, arguments).map { target, argument in
+            let parts = argument.split(separator: "=", maxSplits: 2, omittingEmptySubsequences: false)
+            return (target, parts.count == 3 || (parts.count == 2 && Int(parts[1]) == nil))
+        }
+    }
+
+    /// The data disks' LUNs: as given, else their position among the data disks.
+    static func assignLUNs(_ request: VersionRequest) throws(GalleryError) -> [(path: String, lun: Int?)] {
+        var disks: [(path: String, lun: Int?)] = [(request.osDisk, nil)]
+        var seen: Set<Int> = []
+        for (index, disk) in request.dataDisks.enumerated() {
+            let lun = disk.lun ?? index
+            guard lun >= 0 else { throw .rule("the LUN \(lun) of '\(disk.path)' is negative") }
+            guard seen.insert(lun).inserted else {
+                throw .rule("Duplicated lun numbers have been detected: LUN \(lun) is given to more than one data disk")
+            }
+            disks.append((disk.path, lun))
+        }
+        return disks
+    }
+
+    /// Refuses a file given twice (under any name): as OS and data disk, or as two data disks.
+    static func refuseRepeatedFiles(_ disks: [(path: String, lun: Int?)]) throws(GalleryError) {
+        var seen: [FileKey: (path: String, isOS: Bool)] = [:]
+        for disk in disks {
+            var status = stat()
+            guard stat(disk.path, &status) == 0 else {
+                throw GalleryError(.io, "the disk '\(disk.path)' cannot be used: \(Errno(rawValue: errno))")
+            }
+            let key = FileKey(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+            if let first = seen[key] {
+                throw .rule(first.isOS
+                    ? "OSDiskImage and DataDiskImage cannot point to the same file: '\(disk.path)' is the OS disk '\(first.path)'"
+                    : "Duplicated source files are found in the input disks: '\(disk.path)' is '\(first.path)'")
+            }
+            seen[key] = (disk.path, disk.lun == nil)
+        }
+    }
+
+    struct FileKey: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    /// The OS disk's tag and probe against the definition.
+    static func checkOSDisk(
+        _ facts: DiskFacts, path: String, request: VersionRequest, definition: ImageDefinition, warn: (String) -> Void
+    ) throws(GalleryError) {
+        let state: GalleryOSState
+        switch (facts.osState, request.osState) {
+        case let (tagged?, given?) where tagged != given:
+            throw .rule("the OS disk '\(path)' is tagged \(tagged.rawValue) but --os-state says \(given.rawValue)")
+        case let (tagged?, _):
+            state = tagged
+        case let (nil, given?):
+            state = given
+        case (nil, nil):
+            throw .rule("the OS disk '\(path)' has no OS-state tag; tag it (vhdtool tag) or give --os-state generalized|specialized")
+        }
+        guard state == definition.osState else {
+            throw .rule("Cannot create Gallery Image Version from '\(path)' since the OS State in the parent gallery image (\(definition.osState.rawValue)) is not \(state.rawValue)")
+        }
+        if let found = facts.osType {
+            guard found == definition.osType else {
+                throw .rule("Cannot create Gallery Image Version from '\(path)' since the OS type in the parent gallery image (\(definition.osType.rawValue)) is not \(found.rawValue), which the disk holds")
+            }
+        } else {
+            warn("the OS disk '\(path)' holds no filesystem the probe knows; its OS type is taken to be \(definition.osType.rawValue) as the definition says")
+        }
+        if let found = facts.hyperVGeneration {
+            guard found == definition.hyperVGeneration else {
+                throw .rule("Cannot create Gallery Image Version from '\(path)' since the Hyper-V generation in the parent gallery image (\(definition.hyperVGeneration.rawValue)) is not \(found.rawValue), which the disk boots as")
+            }
+        } else {
+            warn("the OS disk '\(path)' shows no boot layout the probe knows; its Hyper-V generation is taken to be \(definition.hyperVGeneration.rawValue) as the definition says")
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import ImageGallery
+import SystemPackage
+
+/// `--store DIR`: the gallery store (else VHDTOOL_STORE, else the user's data folder).
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("store"), help: ArgumentHelp(
+        "The store folder (default: $VHDTOOL_STORE, else $XDG_DATA_HOME/vhdtool or ~/.local/share/vhdtool).",
+        valueName: "dir"))
+    var folder: String?
+
+    /// Opens the store and runs `body`; a ``GalleryError`` is printed as one sentence and ends
+    /// the command with the exit code of its category (README.md, "Exit codes").
+    func run<T>(_ body: (GalleryStore) throws -> T) throws -> T {
+        do {
+            var environment: [String: String] = [:]
+            for name in ["VHDTOOL_STORE", "XDG_DATA_HOME", "HOME"] { environment[name] = Terminal.environment(name) }
+            let store = try GalleryStore(folder: GalleryStore.location(explicit: folder, environment: environment))
+            return try body(store)
+        } catch let error as GalleryError {
+            throw GalleryExit(error)
+        }
+    }
+}
+
+/// Ends a gallery command: prints "Error: ..." and exits with the category's code.
+struct GalleryExit: Error {
+    let error: GalleryError
+
+    init(_ error: GalleryError) {
+        self.error = error
+        Terminal.standardError("Error: \(error.description)\n")
+    }
+
+    /// 1 I/O, 2 not found, 3 conflict (exists or in use), 4 a rule broken, 5 replication failed.
+    static func code(for category: GalleryError.Category) -> Int32 {
+        switch category {
+        case .io: 1
+        case .notFound: 2
+        case .conflict: 3
+        case .rule: 4
+        case .replication: 5
+        }
+    }
+
+    var exitCode: ExitCode { ExitCode(Self.code(for: error.category)) }
+}
+
+/// Runs a gallery command's body, turning a ``GalleryExit`` into its exit code.
+func galleryCommand(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let exit as GalleryExit {
+        throw exit.exitCode
+    } catch let error as GalleryError {
+        throw GalleryExit(error).exitCode
+    }
+}
+
+/// A case-insensitive choice of a gallery enum on the command line.
+struct Choice<Value: RawRepresentable & CaseIterable & Sendable>: ExpressibleByArgument where Value.RawValue == String {
+    var value: Value
+
+    init?(argument: String) {
+        guard let value = Value(caseInsensitive: argument) else { return nil }
+        self.value = value
+    }
+
+    static var allValueStrings: [String] { Value.allCases.map { $0.rawValue.lowercased() } }
+}
+
+/// "generalized", "V2" and the like, for messages.
+func choices<Value: RawRepresentable & CaseIterable>(_: Value.Type) -> String where Value.RawValue == String {
+    Value.allCases.map(\.rawValue).joined(separator: "|")
+}
+
+/// Memory on the command line: a number of MB, or a size with K, M, G or T that is a whole
+/// number of MiB.
+func memoryMB(_ text: String?, option: String) throws -> Int? {
+    guard let text else { return nil }
+    if let megabytes = Int(text), megabytes >= 0 { return megabytes }
+    guard let size = ByteSize(argument: text), size.bytes % (1 << 20) == 0 else {
+        throw ValidationError("\(option) '\(text)' is not a number of MB or a whole number of MiB (e.g. 2048 or 2G)")
+    }
+    return Int(size.bytes >> 20)
+}
+
+/// Lines for a text report of tags.
+func tagsText(_ tags: [String: String]) -> String {
+    tags.isEmpty ? "-" : tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+}
