@@ -247,6 +247,36 @@ struct GalleryTests {
         #expect(verified.stdout.contains("westus:") && verified.stdout.contains("Completed 100%, 2 x Standard_LRS"))
     }
 
+    /// The OS-state tag (vhdtool tag) stands in for --os-state, only while it is bound to the
+    /// disk's content; a stale tag counts as none.
+    @Test func theOSStateTagDecidesUntilTheDiskChanges() throws {
+        let gallery = try GalleryFixture()
+        guard let os = try gallery.qemuDisk("os.vhd", size: "4M", writes: ["write -P 0x11 0 64k"]) else { return }
+        try gallery.standardDefinition()
+        func create(_ version: String) throws -> ExternalTool.Output {
+            try gallery.run(["version", "create", version, "--gallery", "g", "--definition", "ubuntu", "--os-vhd", os, "-q"])
+        }
+        try gallery.plain(["tag", os, "--os-state", "specialized"])
+        let specialized = try create("1.0.0")
+        #expect(specialized.status == 4 && specialized.stderr.contains("is not Specialized"), "\(specialized.stderr)")
+        let contradicted = try gallery.run(["version", "create", "1.0.0", "--gallery", "g", "--definition", "ubuntu", "--os-vhd", os,
+                                            "--os-state", "generalized", "-q"])
+        #expect(contradicted.status == 4 && contradicted.stderr.contains("is tagged Specialized but --os-state says Generalized"),
+                "\(contradicted.stderr)")
+
+        try gallery.plain(["tag", os, "--os-state", "generalized", "--os-type", "linux"])
+        let tagged = try create("1.0.0")
+        #expect(tagged.status == 0, "\(tagged.stderr)")
+        let shown = try gallery.json(["version", "show", "1.0.0", "--gallery", "g", "--definition", "ubuntu"])
+        let digest = try #require(((shown["storageProfile"] as? [String: Any])?["osDiskImage"] as? [String: Any])?["digest"] as? String)
+        #expect(digest.hasPrefix("sha256:") && digest.count == 7 + 64, "\(digest)")
+
+        // The disk changes after tagging: the tag no longer describes it.
+        try gallery.plain(["write", os, "--offset", "1M", "--input", TestPaths.testImage("raw-1M.img")])
+        let stale = try create("1.0.1")
+        #expect(stale.status == 4 && stale.stderr.contains("has no OS-state tag"), "\(stale.stderr)")
+    }
+
     @Test func createRefusesBeforeCopyingAnything() throws {
         let gallery = try GalleryFixture()
         guard let os = try gallery.qemuDisk("os.vhd", size: "4M", writes: ["write -P 0x11 0 64k"]),
