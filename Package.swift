@@ -8,12 +8,14 @@ let package = Package(
         .library(name: "VHD", targets: ["VHD"]),
         .library(name: "ImageGallery", targets: ["ImageGallery"]),
         .executable(name: "vhdtool", targets: ["vhdtool"]),
+        .executable(name: "vhdtool-gallery", targets: ["vhdtool-gallery"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // 4.x: FoundationEssentials only (3.x imports Foundation, whose ICU doubles start-up time).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
@@ -41,11 +43,23 @@ let package = Package(
                 "VHD", "CReflink",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
-        // Argument parsing and printing only.
+        // What both command-line programs share: --json output, sizes, progress, the terminal.
+        .target(
+            name: "CommandLineSupport",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Argument parsing and printing only. The gallery's commands (`vhdtool region|gallery|
+        // definition|version`) run `vhdtool-gallery`, beside it: GRDB needs Foundation, whose
+        // loading (ICU) would double the start-up time of every other command.
         .executableTarget(
             name: "vhdtool",
             dependencies: [
-                "VHD", "VHDFormat", "ImageGallery",
+                "VHD", "VHDFormat", "CommandLineSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "vhdtool-gallery",
+            dependencies: [
+                "VHD", "ImageGallery", "CommandLineSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(

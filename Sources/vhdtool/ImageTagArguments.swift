@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import VHD
 
 // The tag values as command-line arguments: case-insensitive, listed in --help.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import VHD
 
 /// Options of every command that writes a new file.

@@ -1,12 +1,48 @@
 import ArgumentParser
+import CommandLineSupport
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 @main
 struct VHDTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vhdtool",
         abstract: "Inspect, read, convert, write, repair, digest, tag and publish Microsoft VHD disk images.",
+        discussion: """
+            The image gallery: vhdtool region|gallery|definition|version ... (run by vhdtool-gallery, \
+            installed beside vhdtool; see vhdtool gallery --help).
+            """,
         subcommands: [
             Inspect.self, Check.self, Map.self, Convert.self, Create.self, Write.self, Occupied.self, Digest.self, Tag.self,
-            Repair.self, RegionCommand.self, GalleryCommand.self, DefinitionCommand.self, VersionCommand.self,
+            Repair.self,
         ])
+
+    /// The gallery's commands, which `vhdtool-gallery` runs.
+    static let galleryCommands: Set<String> = ["region", "gallery", "definition", "version"]
+
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, galleryCommands.contains(first) {
+            runGallery(arguments)
+        }
+        main(arguments)
+    }
+
+    /// Replaces this process with `vhdtool-gallery` from the same folder, with the same
+    /// arguments; returns only if that fails (after saying why).
+    static func runGallery(_ arguments: [String]) -> Never {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let executable = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        let folder = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let gallery = (folder.isEmpty ? "." : folder) + "/vhdtool-gallery"
+        let argv = ([gallery] + arguments).map { strdup($0) } + [nil]
+        execv(gallery, argv)
+        Terminal.standardError("Error: the gallery commands need \(gallery) (\(String(cString: strerror(errno))))\n")
+        Self.exit(withError: ExitCode(1))
+    }
 }

@@ -7,4 +7,4 @@ import Darwin
 #endif
 
 /// Seconds since 1970-01-01T00:00:00Z, now.
-func currentUnixTime() -> Int64 { Int64(time(nil)) }
+package func currentUnixTime() -> Int64 { Int64(time(nil)) }

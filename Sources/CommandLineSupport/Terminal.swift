@@ -8,8 +8,8 @@ import Darwin
 
 /// Writing text to the standard streams without Foundation (which would cost the command
 /// several milliseconds of start-up loading ICU).
-enum Terminal {
-    static func write(_ text: String, to descriptor: Int32) {
+package enum Terminal {
+    package static func write(_ text: String, to descriptor: Int32) {
         var bytes = Array(text.utf8)
         var done = 0
         while done < bytes.count {
@@ -20,14 +20,14 @@ enum Terminal {
         }
     }
 
-    static func standardOutput(_ text: String) { write(text, to: STDOUT_FILENO) }
-    static func standardError(_ text: String) { write(text, to: STDERR_FILENO) }
+    package static func standardOutput(_ text: String) { write(text, to: STDOUT_FILENO) }
+    package static func standardError(_ text: String) { write(text, to: STDERR_FILENO) }
 
     /// Whether standard error is a terminal (progress is drawn only there).
-    static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+    package static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
     /// An environment variable.
-    static func environment(_ name: String) -> String? {
+    package static func environment(_ name: String) -> String? {
         getenv(name).map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) }
     }
 }

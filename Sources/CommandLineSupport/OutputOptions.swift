@@ -2,12 +2,14 @@ import ArgumentParser
 import FoundationEssentials
 
 /// `--json`: the one switch between text for people and JSON for scripts.
-struct OutputOptions: ParsableArguments {
+package struct OutputOptions: ParsableArguments {
     @Flag(help: "Print JSON (sorted camelCase keys, sizes in bytes) instead of text.")
-    var json = false
+    package var json = false
+
+    package init() {}
 
     /// Prints `value` as JSON, or `text()` when `--json` is not given.
-    func print<Value: Encodable>(_ value: Value, text: (Value) -> String) throws {
+    package func print<Value: Encodable>(_ value: Value, text: (Value) -> String) throws {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -20,12 +22,12 @@ struct OutputOptions: ParsableArguments {
 }
 
 /// Sizes for people: "10485760 bytes (10 MiB)".
-func bytesText<T: BinaryInteger>(_ count: T) -> String {
+package func bytesText<T: BinaryInteger>(_ count: T) -> String {
     "\(count) bytes" + (count >= 1024 ? " (\(humanSize(UInt64(count))))" : "")
 }
 
 /// "10 MiB", "4.02 GiB": binary units, up to three significant decimals.
-func humanSize(_ count: UInt64) -> String {
+package func humanSize(_ count: UInt64) -> String {
     let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
     var value = Double(count)
     var unit = 0
@@ -41,12 +43,14 @@ func humanSize(_ count: UInt64) -> String {
 }
 
 /// Lines of "label: value", with the values aligned.
-struct AlignedLines {
+package struct AlignedLines {
     private var rows: [(String, String)] = []
 
-    mutating func add(_ label: String, _ value: String) { rows.append((label, value)) }
+    package init() {}
 
-    var text: String {
+    package mutating func add(_ label: String, _ value: String) { rows.append((label, value)) }
+
+    package var text: String {
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { label, value in
             label + ":" + String(repeating: " ", count: width - label.count + 1) + value + "\n"

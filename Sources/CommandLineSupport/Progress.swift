@@ -6,17 +6,17 @@ import Glibc
 
 /// Progress of a long operation on stderr, when stderr is a terminal: bytes done of the total,
 /// rate and time left, redrawn at most ten times a second.
-final class ProgressLine {
+package final class ProgressLine {
     private let enabled: Bool
     private let started = ContinuousClock.now
     private var lastDrawn: ContinuousClock.Instant?
     private var drewSomething = false
 
-    init(quiet: Bool) {
+    package init(quiet: Bool) {
         enabled = !quiet && Terminal.standardErrorIsTerminal
     }
 
-    func update(done: UInt64, total: UInt64) {
+    package func update(done: UInt64, total: UInt64) {
         guard enabled else { return }
         let now = ContinuousClock.now
         if let lastDrawn, now - lastDrawn < .milliseconds(100) && done != total { return }
@@ -30,24 +30,24 @@ final class ProgressLine {
         drewSomething = true
     }
 
-    static func seconds(_ duration: Duration) -> Double {
+    package static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Ends the line so that what follows starts on a new one.
-    func finish() {
+    package func finish() {
         if drewSomething { Terminal.standardError("\n") }
     }
 }
 
 /// Set by SIGINT and SIGTERM; long operations poll it and stop cleanly, leaving no partial output.
-enum Interruption {
-    static let requested = Atomic<Bool>(false)
+package enum Interruption {
+    package static let requested = Atomic<Bool>(false)
 
-    static func install() {
+    package static func install() {
         signal(SIGINT) { _ in Interruption.requested.store(true, ordering: .relaxed) }
         signal(SIGTERM) { _ in Interruption.requested.store(true, ordering: .relaxed) }
     }
 
-    static var isRequested: Bool { requested.load(ordering: .relaxed) }
+    package static var isRequested: Bool { requested.load(ordering: .relaxed) }
 }

@@ -2,12 +2,12 @@ import ArgumentParser
 
 /// A size on the command line: bytes, or a number with K, M, G or T (binary units, an optional
 /// trailing "iB" or "B"): `4096`, `512K`, `2M`, `127G`, `1.5T`.
-struct ByteSize: ExpressibleByArgument, Equatable {
-    var bytes: UInt64
+package struct ByteSize: ExpressibleByArgument, Equatable {
+    package var bytes: UInt64
 
-    init(bytes: UInt64) { self.bytes = bytes }
+    package init(bytes: UInt64) { self.bytes = bytes }
 
-    init?(argument: String) {
+    package init?(argument: String) {
         var text = String(argument.filter { $0 != " " }).uppercased()
         for suffix in ["IB", "B"] where text.hasSuffix(suffix) && text.count > suffix.count {
             text.removeLast(suffix.count)
@@ -29,5 +29,5 @@ struct ByteSize: ExpressibleByArgument, Equatable {
         }
     }
 
-    static var defaultValueDescription: String { "bytes, or a number with K, M, G or T" }
+    package static var defaultValueDescription: String { "bytes, or a number with K, M, G or T" }
 }
