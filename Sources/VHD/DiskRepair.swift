@@ -181,7 +181,8 @@ private struct RepairPlanner<Source: ByteSource> {
     func footerFitsTheFile(_ footer: Footer) -> Bool {
         switch footer.diskType {
         case .fixed:
-            return footer.currentSize <= UInt64(Int64.max) && Int64(footer.currentSize) + Int64(Footer.size) == fileSize
+            let (withFooter, overflow) = footer.currentSize.addingReportingOverflow(UInt64(Footer.size))
+            return !overflow && withFooter == UInt64(fileSize)
         case .dynamic, .differencing:
             guard footer.dataOffset < UInt64(fileSize), Int64(footer.dataOffset) + Int64(DynamicHeader.size) <= fileSize,
                   let bytes = try? file.bytes(at: Int64(footer.dataOffset), count: 8)
@@ -195,7 +196,7 @@ private struct RepairPlanner<Source: ByteSource> {
     mutating func checkedHeader(_ footer: Footer) throws(VHDError) -> DynamicHeader? {
         guard footer.diskType != .fixed else { return nil }
         let offset = footer.dataOffset
-        guard offset <= UInt64(fileSize - Int64(DynamicHeader.size)) else {
+        guard fileSize >= Int64(DynamicHeader.size), offset <= UInt64(fileSize) - UInt64(DynamicHeader.size) else {
             throw refuse("the footer puts the dynamic header at \(offset), past the end of the file (\(fileSize) bytes)")
         }
         let bytes = try file.bytes(at: Int64(offset), count: DynamicHeader.size)

@@ -81,7 +81,11 @@ struct HostileInputTests {
         for name in names.sorted() {
             let bytes = try [UInt8](Data(contentsOf: regressions.appendingPathComponent(name)))
             _ = try Self.openAndRead(bytes, named: name, in: folder)
+            // What else the fuzz target runs on every input.
+            _ = try? DiskRepair.plan(MemoryByteSource(name: name, contents: bytes))
+            _ = try? Disk.withOpened(at: FilePath(folder.file(name))) { try DiskLayoutProbe.probe($0) }
         }
+        #expect(names.count >= 1, "Tests/FuzzRegressions holds the inputs the fuzzer once crashed on")
     }
 
     @Test func theUnchangedDiskReads() throws {

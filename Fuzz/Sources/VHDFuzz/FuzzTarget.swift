@@ -47,17 +47,19 @@ enum FuzzTarget {
         _ = try? BlockAllocationTable(parsing: bytes, entryCount: bytes.count / 4)
     }
 
-    /// What `vhdtool inspect --json --bat` does, from memory.
+    /// What `vhdtool inspect --json --bat` and `repair --dry-run` do, from memory.
     static func inspect(_ bytes: [UInt8]) {
         let source = MemoryByteSource(name: "input", contents: bytes)
         for policy in [ChecksumPolicy.verify, .ignore] {
             guard let layout = try? VHDLayout(reading: source, options: OpenOptions(checksumPolicy: policy)) else { continue }
             _ = InspectionReport(layout: layout, path: "input", includeTable: true)
         }
+        _ = try? DiskRepair.plan(source)
     }
 
     /// Opens the input as a file (a differencing disk gets the fixed parent), walks the whole
-    /// extent map and reads the first and last 64 KiB and the start of up to 64 data extents.
+    /// extent map, reads the first and last 64 KiB and the start of up to 64 data extents, and
+    /// probes the partitions and filesystems.
     static func readThroughTheExtentMap(_ bytes: [UInt8]) {
         guard let path = inputFile.write(bytes) else { return }
         let options = DiskOptions(open: OpenOptions(checksumPolicy: .ignore), parentPath: parentFile, ignoreParentUUID: true)
@@ -73,6 +75,8 @@ enum FuzzTarget {
             for range in reads where !range.isEmpty {
                 try disk.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(range.count)]), at: range.lowerBound)
             }
+            // The partition tables and filesystem signatures inside, all untrusted.
+            _ = try? DiskLayoutProbe.probe(disk)
         }
     }
 
