@@ -70,6 +70,8 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case shrinkWouldLoseData(newSize: UInt64, dataAt: UInt64)
         /// A compressed stream is corrupt.
         case compressedDataCorrupt(reason: String)
+        /// An operation (resize, compact, merge, reparent) does not apply to this disk: why.
+        case refused(operation: String, reason: String)
     }
 
     public var description: String {
@@ -141,6 +143,8 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(name) is the same file as the source \(source)"
         case .cancelled:
             return "interrupted; \(name) was left as it was"
+        case let .refused(operation, reason):
+            return "\(name): cannot \(operation): \(reason)"
         case let .compressedDataCorrupt(reason):
             return "\(name): the compressed data is corrupt (\(reason))"
         case let .outOfRange(offset, length, virtualSize):
