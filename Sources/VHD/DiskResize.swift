@@ -62,7 +62,8 @@ public enum DiskResize {
             var summary = ResizeSummary(
                 diskType: layout.diskType, oldSize: oldSize, newSize: newSize, oldFileSize: layout.fileSize,
                 newFileSize: layout.fileSize, movedBlocks: 0, movedLocators: 0)
-            guard newSize != oldSize else { return summary }
+            let finishing = newSize == oldSize ? try unfinished(layout, file: file) : false
+            guard newSize != oldSize || finishing else { return summary }
             if newSize < oldSize { try DiskConversion.refuseLosingData(disk, newSize: newSize) }
             switch layout.diskType {
             case .fixed:
@@ -82,10 +83,32 @@ public enum DiskResize {
         }
     }
 
-    /// `footer` with a new current size and the geometry rule's geometry for it.
+    /// Whether a disk of the size asked still shows an interrupted resize: a fixed disk with
+    /// trailing bytes that are all zeros (a shrink stopped before the truncation), a dynamic
+    /// disk whose footer copy differs or whose BAT is longer than its size needs.
+    static func unfinished(_ layout: VHDLayout, file: InPlaceFile) throws(VHDError) -> Bool {
+        guard let dynamic = layout.dynamic else {
+            let trailing = Int64(layout.virtualSize)..<layout.footerOffset
+            guard !trailing.isEmpty else { return false }
+            for stored in try file.file.storedRanges(in: trailing) {
+                var position = stored.lowerBound
+                while position < stored.upperBound {
+                    let count = Int(min(1 << 20, stored.upperBound - position))
+                    guard try file.read(count: count, at: position).withUnsafeBytes({ ZeroDetection.isZero($0) }) else { return false }
+                    position += Int64(count)
+                }
+            }
+            return true
+        }
+        return layout.footerCopy != layout.footer || Int(dynamic.header.maxTableEntries) > dynamic.table.entries.count
+    }
+
+    /// `footer` with a new size (current and original: libvhdi 20210425 reads the original
+    /// size as the disk's size) and the geometry rule's geometry for it.
     static func resized(_ footer: Footer, to size: UInt64) -> Footer {
         var result = footer
         result.currentSize = size
+        result.originalSize = size
         result.geometry = NewDiskMetadata.geometry(forSizeInBytes: size)
         return result.withComputedChecksum()
     }
@@ -206,9 +229,11 @@ struct DynamicResizer {
         let footer = DiskResize.resized(layout.footer, to: newSize).serialized()
         try file.write(footer, at: end)
         try file.write(footer, at: 0)
-        guard newCount < oldCount else { return }
-        let tableOffset = Int64(header.tableOffset)
-        try file.write([UInt8](repeating: 0xFF, count: 4 * (oldCount - newCount)), at: tableOffset + Int64(4 * newCount))
+        guard newCount < Int(header.maxTableEntries) else { return }
+        if newCount < oldCount {
+            let tableOffset = Int64(header.tableOffset)
+            try file.write([UInt8](repeating: 0xFF, count: 4 * (oldCount - newCount)), at: tableOffset + Int64(4 * newCount))
+        }
         header.maxTableEntries = UInt32(newCount)
         try file.write(header.withComputedChecksum().serialized(), at: dynamic.headerOffset)
     }
