@@ -68,6 +68,38 @@ public struct DynamicImageWriter {
         nextBlockOffset = (position + bitmapSize + 4095) / 4096 * 4096 - bitmapSize
     }
 
+    /// Prepares a copy of an existing disk's metadata, for compaction: `footer` as it is (the
+    /// same UUID, sizes, geometry, creator and timestamp; its data offset set to 512), and
+    /// `source`'s block size, parent UUID, timestamp, name and locator entries, each with its
+    /// path bytes from `locatorData` (by entry index), laid out after the BAT in whole sectors.
+    /// The sizes are not checked against what we create: the disk exists.
+    public init(output: OutputFile, preserving footer: Footer, header source: DynamicHeader, locatorData paths: [Int: [UInt8]]) {
+        self.output = output
+        var copiedFooter = footer
+        copiedFooter.dataOffset = 512
+        self.footer = copiedFooter.withComputedChecksum()
+        let blockSize = source.blockSize
+        let entryCount = Int((footer.currentSize + UInt64(blockSize) - 1) / UInt64(blockSize))
+        table = BlockAllocationTable(unallocatedCount: entryCount)
+        let tableOffset: Int64 = 1536
+        header = source
+        header.dataOffset = DynamicHeader.noDataOffset
+        header.tableOffset = UInt64(tableOffset)
+        header.maxTableEntries = UInt32(entryCount)
+        var position = tableOffset + Int64(BlockAllocationTable.sizeInBytes(entryCount: entryCount))
+        for (index, locator) in source.parentLocators.enumerated() where !locator.isEmpty {
+            let bytes = paths[index] ?? []
+            let space = max(512, (bytes.count + 511) / 512 * 512)
+            header.parentLocators[index] = ParentLocator(
+                platformCode: locator.platformCode, platformDataSpace: UInt32(space), platformDataLength: UInt32(bytes.count),
+                reserved: locator.reserved, platformDataOffset: UInt64(position))
+            self.locatorData.append((position, bytes))
+            position += Int64(space)
+        }
+        let bitmapSize = Int64(DynamicHeader.sectorBitmapSize(blockSize: blockSize))
+        nextBlockOffset = (position + bitmapSize + 4095) / 4096 * 4096 - bitmapSize
+    }
+
     /// Sets the header's parent name (Hyper-V writes the parent's path; libvhdi looks for the
     /// part after the last backslash beside the child, so the file name serves every reader).
     public mutating func setParentName(_ name: String) { header.setParentName(name) }

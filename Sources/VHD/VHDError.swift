@@ -76,6 +76,8 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case tagUnreadable(reason: String)
         /// The image has no tag sidecar.
         case untagged(sidecar: String)
+        /// An operation (resize, compact, merge, reparent) does not apply to this disk: why.
+        case refused(operation: String, reason: String)
     }
 
     public var description: String {
@@ -147,6 +149,8 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(name) is the same file as the source \(source)"
         case .cancelled:
             return "interrupted; \(name) was left as it was"
+        case let .refused(operation, reason):
+            return "\(name): cannot \(operation): \(reason)"
         case let .compressedDataCorrupt(reason):
             return "\(name): the compressed data is corrupt (\(reason))"
         case let .cannotRepair(reason):

@@ -11,14 +11,14 @@ import Musl
 struct VHDTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vhdtool",
-        abstract: "Inspect, read, convert, write, repair, digest, tag and publish Microsoft VHD disk images.",
+        abstract: "Inspect, read, convert, write, resize, compact, merge, repair, digest, tag and publish Microsoft VHD disk images.",
         discussion: """
             The image gallery: vhdtool region|gallery|definition|version ... (run by vhdtool-gallery, \
             installed beside vhdtool; see vhdtool gallery --help).
             """,
         subcommands: [
             Inspect.self, Check.self, Map.self, Convert.self, Create.self, Write.self, Occupied.self, Digest.self, Tag.self,
-            Repair.self,
+            Repair.self, Resize.self, Compact.self, Merge.self, Reparent.self,
         ])
 
     /// The gallery's commands, which `vhdtool-gallery` runs.
