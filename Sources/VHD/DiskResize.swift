@@ -88,8 +88,12 @@ public enum DiskResize {
     /// disk whose footer copy differs or whose BAT is longer than its size needs.
     static func unfinished(_ layout: VHDLayout, file: InPlaceFile) throws(VHDError) -> Bool {
         guard let dynamic = layout.dynamic else {
-            let trailing = Int64(layout.virtualSize)..<layout.footerOffset
+            // A shrink stopped before truncating may have written the footer at its new place.
+            var trailing = Int64(layout.virtualSize)..<layout.footerOffset
             guard !trailing.isEmpty else { return false }
+            if trailing.count >= Footer.size, try file.read(count: Footer.size, at: trailing.lowerBound) == layout.footer.serialized() {
+                trailing = (trailing.lowerBound + Int64(Footer.size))..<trailing.upperBound
+            }
             for stored in try file.file.storedRanges(in: trailing) {
                 var position = stored.lowerBound
                 while position < stored.upperBound {
