@@ -1,3 +1,4 @@
+import Glibc
 import SystemPackage
 import VHDFormat
 
@@ -86,21 +87,27 @@ public enum DiskConversion {
 
     /// Copies the data extents of `range` into a dynamic image, block by block.
     ///
-    /// A block that one piece covers whole is written straight from the read-ahead buffer;
-    /// other blocks are assembled (zeros where nothing was read) in a block buffer first.
+    /// A block that one piece covers whole is written straight from the read-ahead buffer.
+    /// Other blocks are assembled in a block buffer that reads as zeros except where pieces
+    /// were copied in: only those parts are scanned for non-zero sectors and cleared again, so a
+    /// block holding 64 KiB of data costs 64 KiB of work, not a 2 MiB clear and scan.
     static func writeBlocks(
         of disk: Disk, in range: Range<UInt64>, into writer: inout DynamicImageWriter, options: CopyOptions
     ) throws(VHDError) -> CopySummary {
         var summary = CopySummary(virtualSize: disk.virtualSize)
         let blockSize = UInt64(writer.blockSize)
         let bitmap = UnsafeMutableRawBufferPointer.allocate(byteCount: writer.sectorBitmapSize, alignment: 512)
-        let assembly = UnsafeMutableRawBufferPointer.allocate(byteCount: writer.blockSize, alignment: 4096)
+        // calloc: fresh zero pages, touched only where data is copied in.
+        guard let zeroedBlock = calloc(1, writer.blockSize) else { fatalError("out of memory for a \(writer.blockSize)-byte block") }
+        let assembly = UnsafeMutableRawBufferPointer(start: zeroedBlock, count: writer.blockSize)
         defer {
             bitmap.deallocate()
-            assembly.deallocate()
+            free(zeroedBlock)
         }
-        /// The block being assembled and how many of its bytes hold what was read (or zeros).
-        var assembling: (block: Int, filled: Int)?
+        /// The block being assembled and the parts of `assembly` holding what was read (in
+        /// order, adjacent parts joined); the rest of `assembly` is zeros.
+        var assembling: Int?
+        var filled: [Range<Int>] = []
 
         func write(_ block: Int, data: UnsafeRawBufferPointer) throws(VHDError) {
             let bytesInDisk = Int(min(blockSize, range.upperBound - UInt64(block) * blockSize))
@@ -110,10 +117,18 @@ public enum DiskConversion {
             summary.bytesWritten += try writer.writeBlock(block, bitmap: UnsafeRawBufferPointer(bitmap), data: data)
         }
         func finishAssembly() throws(VHDError) {
-            guard let (block, filled) = assembling else { return }
-            UnsafeMutableRawBufferPointer(rebasing: assembly[filled...]).initializeMemory(as: UInt8.self, repeating: 0)
-            try write(block, data: UnsafeRawBufferPointer(assembly))
+            guard let block = assembling else { return }
             assembling = nil
+            defer { filled.removeAll(keepingCapacity: true) }
+            bitmap.initializeMemory(as: UInt8.self, repeating: 0)
+            var anySet = false
+            for part in filled {
+                if SectorBitmap.mark(bitmap, nonZeroSectorsOf: UnsafeRawBufferPointer(assembly), overlapping: part) { anySet = true }
+            }
+            if anySet {  // else an all-zero block stays unallocated
+                summary.bytesWritten += try writer.writeBlock(block, bitmap: UnsafeRawBufferPointer(bitmap), data: UnsafeRawBufferPointer(assembly))
+            }
+            for part in filled { UnsafeMutableRawBufferPointer(rebasing: assembly[part]).initializeMemory(as: UInt8.self, repeating: 0) }
         }
 
         try ReadAhead.forEachPiece(
@@ -130,11 +145,15 @@ public enum DiskConversion {
                 try write(block, data: bytes)
                 return
             }
-            if let current = assembling, current.block != block { try finishAssembly() }
-            let filled = assembling?.filled ?? 0
-            UnsafeMutableRawBufferPointer(rebasing: assembly[filled..<offsetInBlock]).initializeMemory(as: UInt8.self, repeating: 0)
-            UnsafeMutableRawBufferPointer(rebasing: assembly[offsetInBlock...]).copyMemory(from: bytes)
-            assembling = (block, offsetInBlock + bytes.count)
+            if let current = assembling, current != block { try finishAssembly() }
+            let part = offsetInBlock..<(offsetInBlock + bytes.count)
+            UnsafeMutableRawBufferPointer(rebasing: assembly[part]).copyMemory(from: bytes)
+            if let last = filled.last, last.upperBound == part.lowerBound {
+                filled[filled.count - 1] = last.lowerBound..<part.upperBound
+            } else {
+                filled.append(part)
+            }
+            assembling = block
         }
         try finishAssembly()
         options.progress?(UInt64(range.count), UInt64(range.count))

@@ -127,8 +127,7 @@ public final class OutputFile {
 
     /// Writes all of `bytes` at `offset`.
     public func write(_ bytes: [UInt8], at offset: Int64) throws(VHDError) {
-        var copy = bytes
-        try copy.withMutableBytes { (buffer) throws(VHDError) in try write(UnsafeRawBufferPointer(buffer), at: offset) }
+        try bytes.span.withUnsafeBytes { (buffer) throws(VHDError) in try write(buffer, at: offset) }
     }
 
     /// Sets the file's size (growing it with a hole).

@@ -62,9 +62,18 @@ enum SectorBitmap {
     /// (the last sector may be short). Returns whether any bit was set.
     static func fill(_ bitmap: UnsafeMutableRawBufferPointer, withNonZeroSectorsOf data: UnsafeRawBufferPointer) -> Bool {
         bitmap.initializeMemory(as: UInt8.self, repeating: 0)
+        return mark(bitmap, nonZeroSectorsOf: data, overlapping: 0..<data.count)
+    }
+
+    /// Sets the bit of every sector of `data` that overlaps `range` and holds a non-zero byte
+    /// (the last sector may be short); leaves the other bits. Returns whether it set any.
+    static func mark(
+        _ bitmap: UnsafeMutableRawBufferPointer, nonZeroSectorsOf data: UnsafeRawBufferPointer, overlapping range: Range<Int>
+    ) -> Bool {
         var anySet = false
-        var sectorStart = 0
-        while sectorStart < data.count {
+        var sectorStart = range.lowerBound / 512 * 512
+        let end = min(range.upperBound, data.count)
+        while sectorStart < end {
             let sectorEnd = min(sectorStart + 512, data.count)
             if !ZeroDetection.isZero(UnsafeRawBufferPointer(rebasing: data[sectorStart..<sectorEnd])) {
                 let sector = sectorStart / 512
