@@ -64,7 +64,7 @@ public enum DiskCompaction {
                 try output.commit(sync: sync)
                 return CompactSummary(
                     oldFileSize: layout.fileSize, newFileSize: newSize, oldAllocatedBlocks: dynamic.allocatedBlockCount,
-                    newAllocatedBlocks: writer.table.allocatedCount)
+                    newAllocatedBlocks: writer.allocatedBlockCount)
             } catch {
                 output.discard()
                 throw error

@@ -26,13 +26,29 @@ public struct DynamicImageWriter {
     public let output: OutputFile
     public let footer: Footer
     public private(set) var header: DynamicHeader
-    public private(set) var table: BlockAllocationTable
+    /// The table's entry count (blocks of the virtual size).
+    private let entryCount: Int
+    /// The blocks written, in order, each as (block index << 32) | its bitmap's sector. The
+    /// table itself (2 MiB for a 1 TiB disk, nearly all unallocated) is only built in the file,
+    /// 64 KiB at a time.
+    private var allocations: [UInt64] = []
+    /// One bit per block: written already.
+    private var writtenBlocks: [UInt64]
     private var locatorData: [(offset: Int64, bytes: [UInt8])] = []
     /// File offset where the next block's bitmap goes.
     private var nextBlockOffset: Int64
 
     public var blockSize: Int { Int(header.blockSize) }
     public var sectorBitmapSize: Int { header.sectorBitmapSizeInBytes }
+    /// Blocks written so far.
+    public var allocatedBlockCount: Int { allocations.count }
+
+    /// The block allocation table as ``finish()`` writes it.
+    public var table: BlockAllocationTable {
+        var table = BlockAllocationTable(unallocatedCount: entryCount)
+        for allocation in allocations { table.entries[Int(allocation >> 32)] = UInt32(truncatingIfNeeded: allocation) }
+        return table
+    }
 
     /// Prepares a new disk of `size` bytes; nothing is written until blocks come.
     ///
@@ -45,7 +61,8 @@ public struct DynamicImageWriter {
         self.output = output
         footer = NewDiskMetadata.footer(type: parent == nil ? .dynamic : .differencing, size: size)
         let entryCount = Int((size + UInt64(blockSize) - 1) / UInt64(blockSize))
-        table = BlockAllocationTable(unallocatedCount: entryCount)
+        self.entryCount = entryCount
+        writtenBlocks = [UInt64](repeating: 0, count: (entryCount + 63) / 64)
         let tableOffset: Int64 = 1536
         header = DynamicHeader(tableOffset: UInt64(tableOffset), maxTableEntries: UInt32(entryCount), blockSize: blockSize)
         var position = tableOffset + Int64(BlockAllocationTable.sizeInBytes(entryCount: entryCount))
@@ -80,7 +97,8 @@ public struct DynamicImageWriter {
         self.footer = copiedFooter.withComputedChecksum()
         let blockSize = source.blockSize
         let entryCount = Int((footer.currentSize + UInt64(blockSize) - 1) / UInt64(blockSize))
-        table = BlockAllocationTable(unallocatedCount: entryCount)
+        self.entryCount = entryCount
+        writtenBlocks = [UInt64](repeating: 0, count: (entryCount + 63) / 64)
         let tableOffset: Int64 = 1536
         header = source
         header.dataOffset = DynamicHeader.noDataOffset
@@ -110,7 +128,7 @@ public struct DynamicImageWriter {
     /// file, which reads as zeros. Returns the bytes written.
     public mutating func writeBlock(_ index: Int, bitmap: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer) throws(VHDError) -> UInt64 {
         precondition(bitmap.count == sectorBitmapSize && data.count == blockSize)
-        precondition(table.entries[index] == BlockAllocationTable.unallocated, "block \(index) written twice")
+        precondition(writtenBlocks[index / 64] & (1 << UInt64(index % 64)) == 0, "block \(index) written twice")
         let bitmapOffset = nextBlockOffset
         let dataOffset = bitmapOffset + Int64(sectorBitmapSize)
         try output.write(bitmap, at: bitmapOffset)
@@ -129,7 +147,8 @@ public struct DynamicImageWriter {
             written += UInt64(run.count)
             byte = end
         }
-        table.entries[index] = UInt32(bitmapOffset / 512)
+        writtenBlocks[index / 64] |= 1 << UInt64(index % 64)
+        allocations.append(UInt64(index) << 32 | UInt64(UInt32(bitmapOffset / 512)))  // sizes we create keep it < 2^32
         // The next block's data 4 KiB-aligned too (the bitmap is 512 bytes for 2 MiB blocks).
         let blockEnd = dataOffset + Int64(data.count)
         nextBlockOffset = (blockEnd + Int64(sectorBitmapSize) + 4095) / 4096 * 4096 - Int64(sectorBitmapSize)
@@ -142,12 +161,37 @@ public struct DynamicImageWriter {
         for (offset, bytes) in locatorData { try output.write(bytes, at: offset) }
         let footerBytes = footer.serialized()
         let headerBytes = header.withComputedChecksum().serialized()
-        let tableBytes = table.serialized()
         let end = nextBlockOffset
-        try output.write(tableBytes, at: Int64(header.tableOffset))
+        try writeTable()
         try output.write(headerBytes, at: 512)
         try output.write(footerBytes, at: 0)
         try output.write(footerBytes, at: end)
         try output.resize(to: end + Int64(Footer.size))
+    }
+
+    /// Writes the BAT: 64 KiB of unallocated entries at a time, the allocated ones patched in,
+    /// then the sector padding (0xFF, as QEMU and Hyper-V leave it).
+    private func writeTable() throws(VHDError) {
+        let tableOffset = Int64(header.tableOffset)
+        let sorted = allocations.sorted()  // by block index; already in order for conversions
+        let chunkEntries = 16384
+        var chunk = [UInt32](repeating: BlockAllocationTable.unallocated, count: chunkEntries)
+        var nextAllocation = 0
+        var first = 0
+        while first < entryCount {
+            let count = min(chunkEntries, entryCount - first)
+            let patchedFrom = nextAllocation
+            while nextAllocation < sorted.count, Int(sorted[nextAllocation] >> 32) < first + count {
+                chunk[Int(sorted[nextAllocation] >> 32) - first] = UInt32(truncatingIfNeeded: sorted[nextAllocation]).bigEndian
+                nextAllocation += 1
+            }
+            try chunk.span.extracting(0..<count).withUnsafeBytes { (bytes) throws(VHDError) in
+                try output.write(bytes, at: tableOffset + Int64(first) * 4)
+            }
+            for allocation in sorted[patchedFrom..<nextAllocation] { chunk[Int(allocation >> 32) - first] = BlockAllocationTable.unallocated }
+            first += count
+        }
+        let padding = BlockAllocationTable.sizeInBytes(entryCount: entryCount) - entryCount * 4
+        if padding > 0 { try output.write([UInt8](repeating: 0xFF, count: padding), at: tableOffset + Int64(entryCount) * 4) }
     }
 }

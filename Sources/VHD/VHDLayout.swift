@@ -296,7 +296,7 @@ private struct LayoutReader<Source: ByteSource> {
         // One read straight into the table's storage, then an in-place byte swap.
         var stored = [UInt32](unsafeUninitializedCapacity: entryCount) { _, initialized in initialized = entryCount }
         try stored.withMutableBytes { (buffer) throws(VHDError) in try source.read(into: buffer, at: Int64(header.tableOffset)) }
-        let table = BlockAllocationTable(storedEntries: stored)
+        let table = BlockAllocationTable(storedEntries: consume stored)  // consumed: no copy to swap
 
         // Parent locators.
         let locators = try readLocators(header, footer: footer)
