@@ -111,7 +111,15 @@ public enum DiskResize {
             }
             return true
         }
-        return layout.footerCopy != layout.footer || Int(dynamic.header.maxTableEntries) > dynamic.table.entries.count
+        return unfinished(layout, dynamic: dynamic)
+    }
+
+    /// Whether a dynamic or differencing disk shows a resize stopped before its end: a footer
+    /// copy at 0 that differs from the footer at the end (a grow or shrink stopped between the
+    /// two footer writes), or a BAT longer than its size needs (a shrink stopped before the
+    /// header, a grow before its new footer).
+    static func unfinished(_ layout: VHDLayout, dynamic: DynamicLayout) -> Bool {
+        layout.footerCopy != layout.footer || Int(dynamic.header.maxTableEntries) > dynamic.table.entries.count
     }
 
     /// `footer` with a new size (current and original: libvhdi 20210425 reads the original
