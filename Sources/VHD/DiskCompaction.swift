@@ -2,14 +2,26 @@ import SystemPackage
 import VHDFormat
 
 /// What a compaction did.
+///
+/// Two measures of the file, before and after: its size (st_size, what `ls -l` shows) and the
+/// storage its filesystem allocates to it (st_blocks x 512, what `du` shows). They differ
+/// because the compacted copy is sparse: it stores only the sectors it keeps, and the alignment
+/// gaps of its layout (each block's data 4 KiB-aligned, the footer after the last block's
+/// aligned end) are holes. So a disk with nothing to drop may come out with a slightly larger
+/// size, by up to about 4 KiB per block (QEMU packs blocks unaligned), while taking less storage.
 public struct CompactSummary: Sendable, Equatable {
     public var oldFileSize: Int64
     public var newFileSize: Int64
+    /// Storage the filesystem allocated to the disk before, and to the compacted disk.
+    public var oldAllocatedBytes: Int64
+    public var newAllocatedBytes: Int64
     public var oldAllocatedBlocks: Int
     public var newAllocatedBlocks: Int
-    /// Bytes the file shrank by (negative when it grew: blocks packed by another tool without
-    /// 4 KiB alignment take a little more room in our layout).
-    public var bytesReclaimed: Int64 { oldFileSize - newFileSize }
+    /// The storage freed: ``oldAllocatedBytes`` - ``newAllocatedBytes``. Not the change of the
+    /// file's size (which may grow a little, see above): what compacting gives back is storage.
+    /// Negative only where the filesystem allocates more to the new file (one that compresses or
+    /// deduplicates, say): that is then what it cost.
+    public var bytesReclaimed: Int64 { oldAllocatedBytes - newAllocatedBytes }
 }
 
 /// Dropping the all-zero blocks of a dynamic or differencing disk and closing the gaps, like
@@ -43,6 +55,7 @@ public enum DiskCompaction {
                 throw VHDError(path: path.string, .refused(operation: "compact it", reason:
                     "it is a \(layer.layout == nil ? "raw image" : "fixed disk"), which has no blocks to drop; convert it to a dynamic disk instead (vhdtool convert SRC DST --to dynamic)"))
             }
+            let oldAllocation = try HostFile.allocation(at: path)
             var locatorData: [Int: [UInt8]] = [:]
             for located in dynamic.locators {
                 var bytes = [UInt8](repeating: 0, count: Int(located.locator.platformDataLength))
@@ -52,6 +65,7 @@ public enum DiskCompaction {
                 locatorData[located.index] = bytes
             }
             let output = try OutputFile.create(at: path, overwrite: true)
+            let newAllocatedBlocks: Int
             do throws(VHDError) {
                 var writer = DynamicImageWriter(output: output, preserving: layout.footer, header: dynamic.header, locatorData: locatorData)
                 if layout.diskType == .differencing {
@@ -59,16 +73,20 @@ public enum DiskCompaction {
                 } else {
                     _ = try DiskConversion.writeBlocks(of: disk, in: 0..<disk.virtualSize, into: &writer, options: copy)
                 }
+                newAllocatedBlocks = writer.allocatedBlockCount
                 try writer.finish()
-                let newSize = try HostFile.adopting(output.descriptor, path: output.temporaryPath).sizeInBytes
                 try output.commit(sync: sync)
-                return CompactSummary(
-                    oldFileSize: layout.fileSize, newFileSize: newSize, oldAllocatedBlocks: dynamic.allocatedBlockCount,
-                    newAllocatedBlocks: writer.allocatedBlockCount)
             } catch {
                 output.discard()
                 throw error
             }
+            // Measured once renamed and closed: some filesystems (XFS) count space they reserve
+            // past the end of a file being written until it is closed.
+            let newAllocation = try HostFile.allocation(at: path)
+            return CompactSummary(
+                oldFileSize: layout.fileSize, newFileSize: Int64(newAllocation.sizeInBytes),
+                oldAllocatedBytes: Int64(clamping: oldAllocation.allocatedBytes), newAllocatedBytes: Int64(clamping: newAllocation.allocatedBytes),
+                oldAllocatedBlocks: dynamic.allocatedBlockCount, newAllocatedBlocks: newAllocatedBlocks)
         }
     }
 

@@ -27,7 +27,8 @@ public struct MergeSummary: Sendable, Equatable {
 /// one of them, and ranges past a smaller intermediate parent's end, which read as zeros) is
 /// written into the target through the write API, zeros included where they override the
 /// target's data; nothing else is read or written. A target smaller than the child first grows
-/// to the child's size. Then the target is flushed and, as Merge-VHD does, the merged files (the
+/// to the child's size (and a dynamic target of the child's size whose resize was stopped
+/// part-way, its footer copy differing or its BAT too long, is finished as `resize` does). Then the target is flushed and, as Merge-VHD does, the merged files (the
 /// child, then the layers between) are removed (vhd-util coalesce keeps them: `removeMerged`).
 ///
 /// Crash safety: the target changes only in ranges that the child's own layers decide, so
@@ -97,11 +98,18 @@ public enum DiskMerge {
             let extents = try source.extents().filter { $0.layer < targetIndex }
             let targetOptions = DiskOptions(open: options.disk.open, ignoreParentUUID: options.disk.ignoreParentUUID, writable: true)
             let targetSize = source.layers[targetIndex].virtualSize
-            if source.virtualSize > targetSize {
+            // A larger child grows the target first. A target already of the child's size is
+            // finished by resize when it shows a resize stopped part-way: a merge killed while
+            // growing it, after the footer at the end got the new size and before its copy at 0
+            // did, leaves a target that reads at the new size, which the rerun must not leave so.
+            let resizeUnfinished = source.layers[targetIndex].layout.map { layout in
+                layout.dynamic.map { DiskResize.unfinished(layout, dynamic: $0) } ?? false
+            } ?? false
+            if source.virtualSize > targetSize || (source.virtualSize == targetSize && resizeUnfinished) {
                 var resizeOptions = options
                 resizeOptions.disk = targetOptions
                 _ = try DiskResize.resize(at: targetPath, to: source.virtualSize, options: resizeOptions)
-                summary.targetGrownFrom = targetSize
+                if source.virtualSize > targetSize { summary.targetGrownFrom = targetSize }
             }
             var remaining = options.failBeforeWrite
             summary.bytesWritten = try Disk.withChain(at: targetPath, options: targetOptions) { (target) throws(VHDError) in

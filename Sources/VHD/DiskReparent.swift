@@ -27,7 +27,9 @@ public struct ReparentSummary: Sendable, Equatable {
 /// Crash order: the new paths are written where the current header points at nothing (a gap
 /// between the table, the locators in use and the blocks), or else at the end of the data
 /// area followed by the footer; only then is the header, which holds the UUID, timestamp, name
-/// and locator entries, replaced by one 1024-byte write. A process killed at any point leaves
+/// and locator entries, replaced by one 1024-byte write. A file without a footer at its end (a
+/// reparent killed between a path written over the footer and the footer after it) first gets
+/// the footer back at its end. A process killed at any point leaves
 /// the old parent record or the new one. Space of the old paths is left unused (a later
 /// reparent reuses it; compact reclaims it).
 public enum DiskReparent {
@@ -79,7 +81,13 @@ public enum DiskReparent {
         // Where each path goes: a gap the current header does not use, else the end.
         var used = usedRanges(layout: layout, dynamic: dynamic)
         var end = layout.footerLocation == .copyAtStart ? (layout.fileSize + 511) / 512 * 512 : layout.footerOffset
-        let oldEnd = end
+        if layout.footerLocation == .copyAtStart {
+            // No footer at the end: the copy at 0 stands in. A reparent killed after writing a
+            // path over the footer, before the footer after it, leaves this; the space it left is
+            // a gap that the paths below may fill, in which case no footer would ever be written
+            // at the end again. So the footer goes back at the end first.
+            try file.write(layout.footer.serialized(), at: end)
+        }
         var header = dynamic.header
         let pathCodes: Set<PlatformCode> = [.w2ku, .w2ru, .wi2k, .wi2r, .macX, .mac]
         for index in header.parentLocators.indices where pathCodes.contains(header.parentLocators[index].platformCode) {
@@ -114,7 +122,7 @@ public enum DiskReparent {
         try file.write(header.withComputedChecksum().serialized(), at: dynamic.headerOffset)
         return ReparentSummary(
             oldParentName: oldName, absolutePath: absolute.string, relativePath: relative, parentUniqueId: parentId,
-            uniqueIdChanged: parentId != recorded, bytesAppended: end - oldEnd)
+            uniqueIdChanged: parentId != recorded, bytesAppended: max(0, try file.currentSize() - layout.fileSize))
     }
 
     /// The file ranges that the current metadata and blocks claim (footer copy, header, the

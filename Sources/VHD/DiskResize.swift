@@ -13,6 +13,11 @@ public struct ResizeSummary: Sendable, Equatable {
     public var movedBlocks: Int
     /// Parent locator paths copied to the end of the file because a larger BAT needed their place.
     public var movedLocators: Int
+    /// Bytes of the file that this resize left unused (a dynamic or differencing disk): blocks
+    /// a shrink dropped from the BAT, and what moved blocks and locator paths left behind
+    /// outside the larger table. They stay in the file, holding their old data, until
+    /// ``DiskCompaction`` rewrites it; nothing reads them.
+    public var unreachableBytes: Int64 = 0
 }
 
 /// Changing the virtual size of a fixed, dynamic or differencing disk in place.
@@ -34,7 +39,8 @@ public struct ResizeSummary: Sendable, Equatable {
 ///   new size at the end and its copy at 0.
 /// - Dynamic and differencing, shrinking: the footers with the new size first, then the BAT
 ///   entries past the new end are cleared and the header's table shortened. The dropped blocks
-///   stay in the file, unreferenced, until compact reclaims their space.
+///   stay in the file, unreferenced, until compact reclaims their space
+///   (``ResizeSummary/unreachableBytes`` says how much).
 ///
 /// Shrinking is refused when a non-zero byte lies past the new end (through the chain for a
 /// differencing disk). A differencing disk may grow (as Hyper-V allows): bytes past a smaller
@@ -77,6 +83,7 @@ public enum DiskResize {
                 if newSize > oldSize { try resizer.grow(to: newSize) } else { try resizer.shrink(to: newSize) }
                 summary.movedBlocks = resizer.movedBlocks
                 summary.movedLocators = resizer.movedLocators
+                summary.unreachableBytes = resizer.unreachableBytes
             }
             summary.newFileSize = try file.currentSize()
             return summary
@@ -104,7 +111,15 @@ public enum DiskResize {
             }
             return true
         }
-        return layout.footerCopy != layout.footer || Int(dynamic.header.maxTableEntries) > dynamic.table.entries.count
+        return unfinished(layout, dynamic: dynamic)
+    }
+
+    /// Whether a dynamic or differencing disk shows a resize stopped before its end: a footer
+    /// copy at 0 that differs from the footer at the end (a grow or shrink stopped between the
+    /// two footer writes), or a BAT longer than its size needs (a shrink stopped before the
+    /// header, a grow before its new footer).
+    static func unfinished(_ layout: VHDLayout, dynamic: DynamicLayout) -> Bool {
+        layout.footerCopy != layout.footer || Int(dynamic.header.maxTableEntries) > dynamic.table.entries.count
     }
 
     /// `footer` with a new size (current and original: libvhdi 20210425 reads the original
@@ -149,6 +164,11 @@ struct DynamicResizer {
     var end: Int64
     var movedBlocks = 0
     var movedLocators = 0
+    /// Bytes of the file no longer used: see ``ResizeSummary/unreachableBytes``.
+    var unreachableBytes: Int64 = 0
+    /// Where the table lies once grown (empty when it does not grow): space it takes from moved
+    /// blocks and paths is used again.
+    var grownTable: Range<Int64> = 0..<0
 
     var blockSize: Int64 { Int64(dynamic.blockSize) }
     var bitmapSize: Int64 { Int64(dynamic.sectorBitmapSize) }
@@ -194,6 +214,7 @@ struct DynamicResizer {
                 if (start..<(start + length)).overlaps(room) { locatorsToMove.append(located) }
             }
             next = max(next, (newTableEnd + 511) / 512 * 512)
+            grownTable = tableOffset..<newTableEnd
         }
         // A partial last block: its part past the old end must read as zeros once inside.
         if oldSize % UInt64(blockSize) != 0 && entries[oldCount - 1] != BlockAllocationTable.unallocated {
@@ -235,6 +256,7 @@ struct DynamicResizer {
         try file.write(footer, at: 0)
         guard newCount < Int(header.maxTableEntries) else { return }
         if newCount < oldCount {
+            unreachableBytes += Int64(entries[newCount...].count(where: { $0 != BlockAllocationTable.unallocated })) * (bitmapSize + blockSize)
             let tableOffset = Int64(header.tableOffset)
             try file.write([UInt8](repeating: 0xFF, count: 4 * (oldCount - newCount)), at: tableOffset + Int64(4 * newCount))
         }
@@ -268,6 +290,7 @@ struct DynamicResizer {
         let entry = UInt32(to / 512)
         try file.write(withUnsafeBytes(of: entry.bigEndian) { Array($0) }, at: Int64(header.tableOffset) + Int64(index) * 4)
         entries[index] = entry
+        unreachableBytes += leftBehind(from..<(from + bitmapSize + blockSize))
         // 3. The footer after it, and the copy at 0.
         next = to + bitmapSize + blockSize
         try file.write(oldFooter, at: next)
@@ -289,7 +312,15 @@ struct DynamicResizer {
         header.parentLocators[located.index].platformDataOffset = UInt64(at)
         header.parentLocators[located.index].platformDataSpace = UInt32(space)
         try file.write(header.withComputedChecksum().serialized(), at: dynamic.headerOffset)
+        let oldStart = Int64(locator.platformDataOffset)
+        unreachableBytes += leftBehind(oldStart..<(oldStart + (Int64(bytes.count) + 511) / 512 * 512))
         movedLocators += 1
         return next
+    }
+
+    /// The bytes of `range`, which something moved away from, that the grown table does not use.
+    func leftBehind(_ range: Range<Int64>) -> Int64 {
+        let overlap = max(0, min(range.upperBound, grownTable.upperBound) - max(range.lowerBound, grownTable.lowerBound))
+        return Int64(range.count) - overlap
     }
 }

@@ -5,12 +5,16 @@
 //                           a crash between two writes.
 //   FAULT_AFTER_BYTES=N     once N bytes have been written, pwrite writes what still fits and
 //   FAULT_ERRNO=E           then fails with errno E (28 ENOSPC: a full filesystem; 5 EIO).
+//   FAULT_COUNT_FILE=PATH   at a normal exit, the number of pwrite calls seen is written to
+//                           PATH (tests choose their kill points from it).
 //
 // Built by the tests with `cc -shared -fPIC -o fault.so fault.c -ldl`.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -26,6 +30,17 @@ __attribute__((constructor)) static void read_settings(void) {
     if ((value = getenv("FAULT_KILL_AT_WRITE"))) kill_at_write = atol(value);
     if ((value = getenv("FAULT_AFTER_BYTES"))) byte_budget = atoll(value);
     if ((value = getenv("FAULT_ERRNO"))) fault_errno = atoi(value);
+}
+
+__attribute__((destructor)) static void report_count(void) {
+    const char *path = getenv("FAULT_COUNT_FILE");
+    if (!path) return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    char text[32];
+    int length = snprintf(text, sizeof text, "%ld\n", writes_seen);
+    if (length > 0) (void)!write(fd, text, (size_t)length);
+    close(fd);
 }
 
 typedef ssize_t (*pwrite_function)(int, const void *, size_t, off_t);

@@ -26,14 +26,22 @@ package struct TestDiskBuilder {
     package mutating func write(_ bytes: [UInt8], at offset: UInt64) {
         precondition(offset % 512 == 0 && bytes.count % 512 == 0 && offset + UInt64(bytes.count) <= virtualSize)
         let bitmapSize = DynamicHeader.sectorBitmapSize(blockSize: blockSize)
-        for sectorIndex in 0..<(bytes.count / 512) {
-            let virtualSector = offset / 512 + UInt64(sectorIndex)
-            let blockIndex = Int(virtualSector * 512 / UInt64(blockSize))
-            let sectorInBlock = Int(virtualSector % UInt64(blockSize / 512))
-            var block = blocks[blockIndex] ?? ([UInt8](repeating: 0, count: bitmapSize), [UInt8](repeating: 0, count: Int(blockSize)))
-            block.bitmap[sectorInBlock >> 3] |= 0x80 >> UInt8(sectorInBlock & 7)
-            block.data.replaceSubrange(sectorInBlock * 512..<(sectorInBlock + 1) * 512, with: bytes[(sectorIndex * 512)..<((sectorIndex + 1) * 512)])
-            blocks[blockIndex] = block
+        var done = 0
+        while done < bytes.count {
+            // The part of `bytes` in one block, changed in place (a block copied per sector made
+            // building a few MiB take seconds in a debug build).
+            let position = offset + UInt64(done)
+            let blockIndex = Int(position / UInt64(blockSize))
+            let inBlock = Int(position % UInt64(blockSize))
+            let count = min(bytes.count - done, Int(blockSize) - inBlock)
+            if blocks[blockIndex] == nil {
+                blocks[blockIndex] = ([UInt8](repeating: 0, count: bitmapSize), [UInt8](repeating: 0, count: Int(blockSize)))
+            }
+            for sector in (inBlock / 512)..<((inBlock + count) / 512) {
+                blocks[blockIndex]!.bitmap[sector >> 3] |= 0x80 >> UInt8(sector & 7)
+            }
+            blocks[blockIndex]!.data.replaceSubrange(inBlock..<(inBlock + count), with: bytes[done..<(done + count)])
+            done += count
         }
     }
 

@@ -5,10 +5,6 @@ import Testing
 import VHD
 import VHDFormat
 
-// Swift 6.3.1's SIL pass MandatoryAllocBoxToStack crashes (signal 11) compiling this file;
-// the CLI-level merge tests in vhdtoolTests/InPlaceCommandTests.swift cover merging meanwhile.
-// Define MERGE_LIBRARY_TESTS to try again with a newer compiler.
-#if MERGE_LIBRARY_TESTS
 /// Merging differencing disks into their ancestors.
 struct MergeTests {
     /// Builds a chain of `depth` (sector-granular writes in every layer), merges its top into
@@ -16,16 +12,23 @@ struct MergeTests {
     static func mergeChain(depth: Int, seed: UInt64, intoBase: Bool) throws {
         let folder = try TemporaryFolder()
         let chain = try ChainTests.makeChain(depth: depth, in: folder, seed: seed)
-        let summary = try DiskMerge.merge(at: FilePath(chain.top), into: intoBase ? .base : .parent)
         let target = folder.file(intoBase ? "layer0.vhd" : "layer\(depth - 2).vhd")
+        // The chain's size (5 MiB + 1536) is no CHS product: its layers warn so from the start.
+        let warningsBefore = try InPlace.warnings(target)
+        let summary = try DiskMerge.merge(at: FilePath(chain.top), into: intoBase ? .base : .parent)
         let removedCount = intoBase ? depth - 1 : 1
         #expect(summary.target == target)
         #expect(summary.removed.count == removedCount)
         #expect(!FileManager.default.fileExists(atPath: chain.top))
         let merged = try InPlace.content(target)
         #expect(firstDifference(merged, chain.content) == nil, "seed \(seed)")
-        try InPlace.expectNoWarnings(target)
-        if depth == 2 || intoBase { try InPlace.qemuAgrees(chain.content, target, in: folder) }
+        let warningsAfter = try InPlace.warnings(target)
+        #expect(warningsAfter == warningsBefore, "seed \(seed)")
+        if depth == 2 || intoBase {
+            // qemu-img reads such a disk (creator "vhdt") as its CHS size.
+            let qemuSize = DiskGeometry(forSizeInBytes: ChainTests.virtualSize).sizeInBytes
+            try InPlace.qemuAgrees(InPlace.resized(chain.content, to: Int(qemuSize)), target, in: folder)
+        }
     }
 
     @Test(arguments: 1...4)
@@ -99,10 +102,14 @@ struct MergeTests {
     static func merge(_ path: String, stoppingBefore stop: Int) throws -> Bool {
         var options = InPlaceOptions()
         options.failBeforeWrite = stop
+        // Not `catch let error as VHDError where error.kind == .cancelled`: a conditional catch
+        // around a typed-throws call, in a function with a `var` local, crashes Swift 6.3.1
+        // (signal 11 in SIL pass MandatoryAllocBoxToStack, StackNesting::fixNesting).
         do {
             _ = try DiskMerge.merge(at: FilePath(path), removeMerged: false, options: options)
             return true
-        } catch let error as VHDError where error.kind == .cancelled {
+        } catch {
+            guard error.kind == .cancelled else { throw error }
             return false
         }
     }
@@ -130,4 +137,3 @@ struct MergeTests {
         #expect((stops ?? 0) > 2)
     }
 }
-#endif

@@ -2,6 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `vhdtool resize`, `compact`, `merge` and `reparent`, run as a user runs them.
 struct InPlaceCommandTests {
     static func run(_ arguments: [String]) throws -> ExternalTool.Output { try ConvertTests.vhdtool(arguments) }
@@ -71,6 +75,63 @@ struct InPlaceCommandTests {
         #expect(try Self.run(["create", folder.file("f.vhd"), "--size", "1M", "--type", "fixed"]).status == 0)
         let fixed = try Self.run(["compact", folder.file("f.vhd")])
         #expect(fixed.status != 0 && fixed.stderr.contains("convert it to a dynamic disk"), "\(fixed.stderr)")
+    }
+
+    /// Storage the filesystem allocates to the file at `path` (st_blocks x 512), as du counts.
+    static func allocatedBytes(_ path: String) throws -> Int64 {
+        var status = stat()
+        try #require(stat(path, &status) == 0, "stat \(path)")
+        return Int64(status.st_blocks) * 512
+    }
+
+    /// A QEMU-made disk with nothing to drop: compacting lays its blocks out 4 KiB-aligned,
+    /// which makes the file a little larger (holes) while it takes no more storage. What is
+    /// reclaimed is storage, measured as du does, never negative here.
+    @Test func compactReportsTheStorageFreedNotTheFileSizeChange() throws {
+        guard let qemuImg = ExternalTool.find("qemu-img"), let qemuIO = ExternalTool.find("qemu-io") else { return }
+        let folder = try TemporaryFolder()
+        let disk = folder.file("q.vhd")
+        #expect(try ExternalTool.run(qemuImg, ["create", "-f", "vpc", disk, "16M"]).status == 0)
+        #expect(try ExternalTool.run(qemuIO, ["-f", "vpc", "-c", "write -P 0x5a 0 1M", "-c", "write -P 0x11 5M 64k", disk]).status == 0)
+        let before = try Self.allocatedBytes(disk)
+        let compacted = try Self.run(["compact", disk, "--json"])
+        #expect(compacted.status == 0, "\(compacted.stderr)")
+        let report = try Self.json(compacted)
+        func number(_ key: String) -> Int64? { (report[key] as? NSNumber)?.int64Value }
+        #expect(number("oldAllocatedBlocks") == 2 && number("newAllocatedBlocks") == 2, "\(report)")
+        #expect(number("oldAllocatedBytes") == before, "\(report)")
+        #expect(number("newAllocatedBytes") == (try Self.allocatedBytes(disk)), "\(report)")
+        #expect(number("bytesReclaimed") == before - (try Self.allocatedBytes(disk)), "\(report)")
+        #expect((number("bytesReclaimed") ?? -1) >= 0, "\(report)")
+        let size = try FileManager.default.attributesOfItem(atPath: disk)[.size] as? NSNumber
+        #expect(number("newFileSize") == size?.int64Value, "\(report)")
+        let text = try Self.run(["compact", disk])
+        #expect(text.status == 0 && text.stdout.contains("reclaimed") && text.stdout.contains("allocated"), "\(text.stdout)")
+    }
+
+    /// Shrinking leaves the dropped blocks in the file: resize says how many bytes, and that
+    /// compact reclaims them; compact then does.
+    @Test func shrinkSaysWhatStaysInTheFileUntilCompact() throws {
+        let folder = try TemporaryFolder()
+        let disk = folder.file("d.vhd")
+        #expect(try Self.run(["create", disk, "--size", "8M"]).status == 0)
+        try Data(repeating: 0x5A, count: 1 << 20).write(to: URL(fileURLWithPath: folder.file("data")))
+        try Data(count: 1 << 20).write(to: URL(fileURLWithPath: folder.file("zeros")))
+        for (offset, input) in [(0, "data"), (6 << 20, "data"), (6 << 20, "zeros")] {  // block 3 ends up all zeros
+            #expect(try Self.run(["write", disk, "--offset", "\(offset)", "--input", folder.file(input)]).status == 0)
+        }
+        try FileManager.default.copyItem(atPath: disk, toPath: folder.file("e.vhd"))
+        let shrunk = try Self.run(["resize", disk, "--size", "4M", "--json"])
+        #expect(shrunk.status == 0, "\(shrunk.stderr)")
+        let report = try Self.json(shrunk)
+        #expect((report["unreachableBytes"] as? NSNumber)?.intValue == 512 + 2 * 1024 * 1024, "\(report)")
+        let text = try Self.run(["resize", folder.file("e.vhd"), "--size", "4M"])
+        #expect(text.status == 0 && text.stdout.contains("vhdtool compact"), "\(text.stdout)")
+        let compacted = try Self.json(try Self.run(["compact", disk, "--json"]))
+        #expect((compacted["newAllocatedBlocks"] as? NSNumber)?.intValue == 1, "\(compacted)")
+        let oldSize = (compacted["oldFileSize"] as? NSNumber)?.intValue ?? 0
+        let newSize = (compacted["newFileSize"] as? NSNumber)?.intValue ?? 0
+        #expect(oldSize - newSize >= 2 << 20, "\(compacted)")
     }
 
     @Test func mergeWritesTheChildIntoItsParentAndRemovesIt() throws {

@@ -9,7 +9,9 @@ extension VHDTool {
             abstract: "Change the virtual size of a fixed, dynamic or differencing VHD in place.",
             discussion: """
                 Growing adds zeros; shrinking is refused when non-zero data lies past the new end. \
-                A process killed at any point leaves a disk that opens with the old size or the new.
+                A process killed at any point leaves a disk that opens with the old size or the new. \
+                Blocks a shrink drops (and what blocks moved to make room for a larger table leave behind) stay in the \
+                file, unused, until `vhdtool compact` rewrites it; unreachableBytes says how many bytes that is.
                 """)
 
         @Argument(help: "The disk to resize.")
@@ -36,6 +38,7 @@ extension VHDTool {
             var newFileSize: Int64
             var movedBlocks: Int
             var movedLocators: Int
+            var unreachableBytes: Int64
         }
 
         func validate() throws {
@@ -49,12 +52,15 @@ extension VHDTool {
             let report = Report(
                 path: image, diskType: summary.diskType.description, oldSize: summary.oldSize, newSize: summary.newSize,
                 oldFileSize: summary.oldFileSize, newFileSize: summary.newFileSize, movedBlocks: summary.movedBlocks,
-                movedLocators: summary.movedLocators)
+                movedLocators: summary.movedLocators, unreachableBytes: summary.unreachableBytes)
             try output.print(report) { report in
                 guard report.oldSize != report.newSize else { return "\(image): already \(bytesText(report.newSize)); nothing to do\n" }
                 var text = "\(image): \(report.diskType) disk resized from \(bytesText(report.oldSize)) to \(bytesText(report.newSize))\n"
                 if report.movedBlocks + report.movedLocators > 0 {
                     text += "moved to the end of the file to make room: \(report.movedBlocks) block(s), \(report.movedLocators) locator path(s)\n"
+                }
+                if report.unreachableBytes > 0 {
+                    text += "\(bytesText(report.unreachableBytes)) of the file are no longer used; vhdtool compact \(image) reclaims them\n"
                 }
                 return text
             }
