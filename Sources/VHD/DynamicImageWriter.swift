@@ -32,8 +32,6 @@ public struct DynamicImageWriter {
     /// table itself (2 MiB for a 1 TiB disk, nearly all unallocated) is only built in the file,
     /// 64 KiB at a time.
     private var allocations: [UInt64] = []
-    /// One bit per block: written already.
-    private var writtenBlocks: [UInt64]
     private var locatorData: [(offset: Int64, bytes: [UInt8])] = []
     /// File offset where the next block's bitmap goes.
     private var nextBlockOffset: Int64
@@ -42,13 +40,6 @@ public struct DynamicImageWriter {
     public var sectorBitmapSize: Int { header.sectorBitmapSizeInBytes }
     /// Blocks written so far.
     public var allocatedBlockCount: Int { allocations.count }
-
-    /// The block allocation table as ``finish()`` writes it.
-    public var table: BlockAllocationTable {
-        var table = BlockAllocationTable(unallocatedCount: entryCount)
-        for allocation in allocations { table.entries[Int(allocation >> 32)] = UInt32(truncatingIfNeeded: allocation) }
-        return table
-    }
 
     /// Prepares a new disk of `size` bytes; nothing is written until blocks come.
     ///
@@ -62,7 +53,6 @@ public struct DynamicImageWriter {
         footer = NewDiskMetadata.footer(type: parent == nil ? .dynamic : .differencing, size: size)
         let entryCount = Int((size + UInt64(blockSize) - 1) / UInt64(blockSize))
         self.entryCount = entryCount
-        writtenBlocks = [UInt64](repeating: 0, count: (entryCount + 63) / 64)
         let tableOffset: Int64 = 1536
         header = DynamicHeader(tableOffset: UInt64(tableOffset), maxTableEntries: UInt32(entryCount), blockSize: blockSize)
         var position = tableOffset + Int64(BlockAllocationTable.sizeInBytes(entryCount: entryCount))
@@ -98,7 +88,6 @@ public struct DynamicImageWriter {
         let blockSize = source.blockSize
         let entryCount = Int((footer.currentSize + UInt64(blockSize) - 1) / UInt64(blockSize))
         self.entryCount = entryCount
-        writtenBlocks = [UInt64](repeating: 0, count: (entryCount + 63) / 64)
         let tableOffset: Int64 = 1536
         header = source
         header.dataOffset = DynamicHeader.noDataOffset
@@ -128,7 +117,6 @@ public struct DynamicImageWriter {
     /// file, which reads as zeros. Returns the bytes written.
     public mutating func writeBlock(_ index: Int, bitmap: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer) throws(VHDError) -> UInt64 {
         precondition(bitmap.count == sectorBitmapSize && data.count == blockSize)
-        precondition(writtenBlocks[index / 64] & (1 << UInt64(index % 64)) == 0, "block \(index) written twice")
         let bitmapOffset = nextBlockOffset
         let dataOffset = bitmapOffset + Int64(sectorBitmapSize)
         try output.write(bitmap, at: bitmapOffset)
@@ -147,7 +135,6 @@ public struct DynamicImageWriter {
             written += UInt64(run.count)
             byte = end
         }
-        writtenBlocks[index / 64] |= 1 << UInt64(index % 64)
         allocations.append(UInt64(index) << 32 | UInt64(UInt32(bitmapOffset / 512)))  // sizes we create keep it < 2^32
         // The next block's data 4 KiB-aligned too (the bitmap is 512 bytes for 2 MiB blocks).
         let blockEnd = dataOffset + Int64(data.count)
@@ -182,6 +169,8 @@ public struct DynamicImageWriter {
             let count = min(chunkEntries, entryCount - first)
             let patchedFrom = nextAllocation
             while nextAllocation < sorted.count, Int(sorted[nextAllocation] >> 32) < first + count {
+                precondition(nextAllocation == 0 || sorted[nextAllocation] >> 32 != sorted[nextAllocation - 1] >> 32,
+                             "block \(sorted[nextAllocation] >> 32) written twice")
                 chunk[Int(sorted[nextAllocation] >> 32) - first] = UInt32(truncatingIfNeeded: sorted[nextAllocation]).bigEndian
                 nextAllocation += 1
             }
