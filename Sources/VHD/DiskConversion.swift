@@ -109,25 +109,22 @@ public enum DiskConversion {
         var assembling: Int?
         var filled: [Range<Int>] = []
 
-        func write(_ block: Int, data: UnsafeRawBufferPointer) throws(VHDError) {
-            let bytesInDisk = Int(min(blockSize, range.upperBound - UInt64(block) * blockSize))
-            guard SectorBitmap.fill(bitmap, withNonZeroSectorsOf: UnsafeRawBufferPointer(rebasing: data[0..<bytesInDisk])) else {
-                return  // an all-zero block stays unallocated
+        /// Writes `block` from `data`, whose bytes outside `parts` are zeros, with the bits of
+        /// the non-zero sectors of `parts`; an all-zero block stays unallocated.
+        func write(_ block: Int, data: UnsafeRawBufferPointer, parts: [Range<Int>]) throws(VHDError) {
+            bitmap.initializeMemory(as: UInt8.self, repeating: 0)
+            var anySet = false
+            for part in parts {
+                if SectorBitmap.mark(bitmap, nonZeroSectorsOf: data, overlapping: part) { anySet = true }
             }
+            guard anySet else { return }
             summary.bytesWritten += try writer.writeBlock(block, bitmap: UnsafeRawBufferPointer(bitmap), data: data)
         }
         func finishAssembly() throws(VHDError) {
             guard let block = assembling else { return }
             assembling = nil
             defer { filled.removeAll(keepingCapacity: true) }
-            bitmap.initializeMemory(as: UInt8.self, repeating: 0)
-            var anySet = false
-            for part in filled {
-                if SectorBitmap.mark(bitmap, nonZeroSectorsOf: UnsafeRawBufferPointer(assembly), overlapping: part) { anySet = true }
-            }
-            if anySet {  // else an all-zero block stays unallocated
-                summary.bytesWritten += try writer.writeBlock(block, bitmap: UnsafeRawBufferPointer(bitmap), data: UnsafeRawBufferPointer(assembly))
-            }
+            try write(block, data: UnsafeRawBufferPointer(assembly), parts: filled)
             for part in filled { UnsafeMutableRawBufferPointer(rebasing: assembly[part]).initializeMemory(as: UInt8.self, repeating: 0) }
         }
 
@@ -142,7 +139,7 @@ public enum DiskConversion {
             let offsetInBlock = Int(piece.range.lowerBound - UInt64(block) * blockSize)
             if offsetInBlock == 0 && bytes.count == writer.blockSize {
                 try finishAssembly()
-                try write(block, data: bytes)
+                try write(block, data: bytes, parts: [0..<bytes.count])
                 return
             }
             if let current = assembling, current != block { try finishAssembly() }

@@ -320,7 +320,6 @@ struct DynamicResizer {
 
     /// The bytes of `range`, which something moved away from, that the grown table does not use.
     func leftBehind(_ range: Range<Int64>) -> Int64 {
-        let overlap = max(0, min(range.upperBound, grownTable.upperBound) - max(range.lowerBound, grownTable.lowerBound))
-        return Int64(range.count) - overlap
+        Int64(range.count - range.clamped(to: grownTable).count)
     }
 }

@@ -58,13 +58,6 @@ enum SectorBitmap {
         return next - sector
     }
 
-    /// Clears `bitmap`, then sets the bit of every sector of `data` holding a non-zero byte
-    /// (the last sector may be short). Returns whether any bit was set.
-    static func fill(_ bitmap: UnsafeMutableRawBufferPointer, withNonZeroSectorsOf data: UnsafeRawBufferPointer) -> Bool {
-        bitmap.initializeMemory(as: UInt8.self, repeating: 0)
-        return mark(bitmap, nonZeroSectorsOf: data, overlapping: 0..<data.count)
-    }
-
     /// Sets the bit of every sector of `data` that overlaps `range` and holds a non-zero byte
     /// (the last sector may be short); leaves the other bits. Returns whether it set any.
     static func mark(
