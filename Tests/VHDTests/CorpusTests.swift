@@ -4,10 +4,10 @@ import Testing
 import VHD
 import VHDFormat
 
-/// Real images made by Windows, FreeBSD mkimg and QEMU (../shared/vhd-corpus).
-@Suite(.enabled(if: TestPaths.corpus != nil, Comment(rawValue: TestPaths.corpusMissing)))
+/// Real images made by Windows, FreeBSD mkimg and QEMU (../shared/vhd-corpus, or the copies in
+/// TestImages/corpus whose licenses allow them); each test skips when its image is absent.
 struct CorpusTests {
-    @Test(arguments: corpusImages)
+    @Test(arguments: corpusImages.filter { TestPaths.hasCorpusImage($0.file) })
     func typeSizeAndCreatorMatchTheCorpusReadme(_ image: CorpusImage) throws {
         let path = try #require(TestPaths.corpusImage(image.file))
         let layout = try layout(of: path)
@@ -21,14 +21,16 @@ struct CorpusTests {
         }
     }
 
-    @Test func windowsDynamicDiskStoresBlocksOutOfOrder() throws {
+    @Test(.enabled(if: TestPaths.hasCorpusImage("dissect-dynamic.vhd"), Comment(rawValue: TestPaths.corpusMissing)))
+    func windowsDynamicDiskStoresBlocksOutOfOrder() throws {
         let layout = try layout(of: try #require(TestPaths.corpusImage("dissect-dynamic.vhd")), checksumPolicy: .verify)
         let table = try #require(layout.dynamic?.table)
         #expect(table.entries == [0xF, 0x201F, BlockAllocationTable.unallocated, 0x1017, BlockAllocationTable.unallocated])
         #expect(layout.warnings == [.chsSizeDiffers(currentSize: 10_485_760, chsSize: 10_479_616, qemuSize: 10_485_760)])
     }
 
-    @Test func windowsDifferencingDiskLocatorsDecode() throws {
+    @Test(.enabled(if: TestPaths.hasCorpusImage("dfvfs-fat-differential.vhd"), Comment(rawValue: TestPaths.corpusMissing)))
+    func windowsDifferencingDiskLocatorsDecode() throws {
         let layout = try layout(of: try #require(TestPaths.corpusImage("dfvfs-fat-differential.vhd")), checksumPolicy: .verify)
         let dynamic = try #require(layout.dynamic)
         #expect(dynamic.header.parentName == "C:\\Projects\\dfvfs\\test_data\\fat-parent.vhd")
@@ -39,7 +41,8 @@ struct CorpusTests {
         #expect(dynamic.table.entries == [0x9F, BlockAllocationTable.unallocated])
     }
 
-    @Test func wrongFooterChecksumIsRefusedUnlessAccepted() throws {
+    @Test(.enabled(if: TestPaths.hasCorpusImage("dfvfs-image.vhd"), Comment(rawValue: TestPaths.corpusMissing)))
+    func wrongFooterChecksumIsRefusedUnlessAccepted() throws {
         let path = try #require(TestPaths.corpusImage("dfvfs-image.vhd"))
         #expect(openingError(path) == .checksumRefused(.footer, offset: 2_099_712, stored: 0xFFFF_F683, computed: 0xFFFF_EF25))
         let error = VHDError(path: "dfvfs-image.vhd", try #require(openingError(path)))
@@ -48,7 +51,8 @@ struct CorpusTests {
         #expect(layout.warnings.first == .checksumMismatch(.footer, offset: 2_099_712, stored: 0xFFFF_F683, computed: 0xFFFF_EF25))
     }
 
-    @Test func handEditedDifferencingDiskHasBothChecksumsWrong() throws {
+    @Test(.enabled(if: TestPaths.hasCorpusImage("dfvfs-image-differential.vhd"), Comment(rawValue: TestPaths.corpusMissing)))
+    func handEditedDifferencingDiskHasBothChecksumsWrong() throws {
         let layout = try layout(of: try #require(TestPaths.corpusImage("dfvfs-image-differential.vhd")))
         #expect(layout.warnings.contains(.checksumMismatch(.footer, offset: 2_099_712, stored: 0xFFFF_F683, computed: 0xFFFF_EEB6)))
         #expect(layout.warnings.contains(.checksumMismatch(.dynamicHeader, offset: 512, stored: 0xFFFF_F476, computed: 0xFFFF_E9A5)))
@@ -57,13 +61,15 @@ struct CorpusTests {
         #expect(layout.dynamic?.header.parentUniqueId.description == "d49c5c80-350a-4a89-898a-5ad6d10f6578")
     }
 
-    @Test func freeBSDImageIsSizedByCurrentSizeAndTheDisagreementIsReported() throws {
+    @Test(.enabled(if: TestPaths.hasCorpusImage("freebsd-img-1x1-512-gpt.vhdf"), Comment(rawValue: TestPaths.corpusMissing)))
+    func freeBSDImageIsSizedByCurrentSizeAndTheDisagreementIsReported() throws {
         let layout = try layout(of: try #require(TestPaths.corpusImage("freebsd-img-1x1-512-gpt.vhdf")), checksumPolicy: .verify)
         #expect(layout.virtualSize == 5_242_880)
         #expect(layout.warnings.contains(.chsSizeDiffers(currentSize: 5_242_880, chsSize: 5_222_400, qemuSize: 5_222_400)))
     }
 
-    @Test func vhdxIsRefusedByName() throws {
+    @Test(.enabled(if: TestPaths.hasCorpusImage("dissect-dynamic.vhdx.first-1MiB"), Comment(rawValue: TestPaths.corpusMissing)))
+    func vhdxIsRefusedByName() throws {
         let path = try #require(TestPaths.corpusImage("dissect-dynamic.vhdx.first-1MiB"))
         #expect(openingError(path) == .unsupportedFormat("VHDX"))
     }

@@ -13,9 +13,7 @@ struct MutationTests {
     static var images: [String] {
         var paths = (validTestImages + ["broken-end-footer-zeroed.vhd"])
             .map(TestPaths.testImage)
-        if let corpus = TestPaths.corpus {
-            paths += corpusImages.map { corpus.appendingPathComponent($0.file).path }
-        }
+        paths += corpusImages.compactMap { TestPaths.corpusImage($0.file) }
         return paths
     }
 

@@ -80,9 +80,23 @@ struct TestImageTests {
     }
 
     @Test func everyTestImageIsListedInTheReadme() throws {
-        let readme = try String(contentsOf: TestPaths.testImages.appendingPathComponent("README.md"), encoding: .utf8)
-        let files = try FileManager.default.contentsOfDirectory(atPath: TestPaths.testImages.path).filter { $0 != "README.md" }
+        // Every file below TestImages/ (subfolders too) is named in one of its READMEs.
+        let root = TestPaths.testImages.path
+        var readmes = "", files: [String] = []
+        for path in try FileManager.default.subpathsOfDirectory(atPath: root) {
+            var isFolder: ObjCBool = false
+            FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isFolder)
+            if isFolder.boolValue { continue }
+            if path.hasSuffix("README.md") {
+                readmes += try String(contentsOfFile: root + "/" + path, encoding: .utf8)
+            } else {
+                files.append(path)
+            }
+        }
         #expect(!files.isEmpty)
-        for file in files { #expect(readme.contains("`\(file)`"), "\(file) is not in TestImages/README.md") }
+        for file in files {
+            let name = file.split(separator: "/").last.map(String.init) ?? file
+            #expect(readmes.contains("`\(name)`"), "\(file) is not in a TestImages README")
+        }
     }
 }

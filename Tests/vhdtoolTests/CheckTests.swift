@@ -51,11 +51,9 @@ struct CheckTests {
         #expect((problem["message"] as? String)?.contains("8 sectors in 1 blocks (0)") == true, "\(problem)")
     }
 
-    @Test func missingParentIsAChainProblem() throws {
-        guard let corpusChild = TestPaths.corpusImage("dfvfs-image-differential.vhd") else {
-            Issue.record(Comment(rawValue: TestPaths.corpusMissing))
-            return
-        }
+    @Test(.enabled(if: TestPaths.hasCorpusImage("dfvfs-image-differential.vhd"), Comment(rawValue: TestPaths.corpusMissing)))
+    func missingParentIsAChainProblem() throws {
+        let corpusChild = try #require(TestPaths.corpusImage("dfvfs-image-differential.vhd"))
         let folder = try TemporaryFolder()
         let child = folder.file("child.vhd")
         try FileManager.default.copyItem(atPath: corpusChild, toPath: child)

@@ -14,12 +14,10 @@ struct InspectInteropTests {
         var paths = ["fixed-1M.vhd", "fixed-3M-chs.vhd", "fixed-legacy-511.vhd", "dynamic-8M.vhd",
                      "dynamic-5M-force.vhd", "dynamic-empty-16M.vhd", "dynamic-1sector.vhd",
                      "broken-end-footer-zeroed.vhd"].map(TestPaths.testImage)
-        if let corpus = TestPaths.corpus {
-            paths += ["dfvfs-image.vhd", "dfvfs-image-differential.vhd", "dfvfs-fat-differential.vhd",
-                      "dissect-dynamic.vhd", "dissect-fixed.vhd", "freebsd-img-1x1-512-gpt.vhdf",
-                      "qemu/qemu-fixed-4M.vhd", "qemu/qemu-dynamic-64M.vhd", "qemu/qemu-fixed-2M-force_size.vhd"]
-                .map { corpus.appendingPathComponent($0).path }
-        }
+        paths += ["dfvfs-image.vhd", "dfvfs-image-differential.vhd", "dfvfs-fat-differential.vhd",
+                  "dissect-dynamic.vhd", "dissect-fixed.vhd", "freebsd-img-1x1-512-gpt.vhdf",
+                  "qemu/qemu-fixed-4M.vhd", "qemu/qemu-dynamic-64M.vhd", "qemu/qemu-fixed-2M-force_size.vhd"]
+            .compactMap(TestPaths.corpusImage)
         return paths
     }
 
