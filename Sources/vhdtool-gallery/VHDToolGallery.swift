@@ -8,5 +8,6 @@ struct VHDTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vhdtool",
         abstract: "The image gallery: regions, galleries, image definitions and image versions.",
+        version: PackageVersion.current,
         subcommands: [RegionCommand.self, GalleryCommand.self, DefinitionCommand.self, VersionCommand.self])
 }

@@ -16,6 +16,7 @@ struct VHDTool: ParsableCommand {
             The image gallery: vhdtool region|gallery|definition|version ... (run by vhdtool-gallery, \
             installed beside vhdtool; see vhdtool gallery --help).
             """,
+        version: PackageVersion.current,
         subcommands: [
             Inspect.self, Check.self, Map.self, Convert.self, Create.self, Write.self, Occupied.self, Digest.self, Tag.self,
             Repair.self, Resize.self, Compact.self, Merge.self, Reparent.self,
@@ -28,6 +29,10 @@ struct VHDTool: ParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let first = arguments.first, galleryCommands.contains(first) {
             runGallery(arguments)
+        }
+        // `vhdtool help version create` is the gallery's help.
+        if arguments.first == "help", arguments.count > 1, galleryCommands.contains(arguments[1]) {
+            runGallery(Array(arguments.dropFirst()) + ["--help"])
         }
         main(arguments)
     }
