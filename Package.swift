@@ -17,6 +17,8 @@ let package = Package(
         // 4.x: FoundationEssentials only (3.x imports Foundation, whose ICU doubles start-up time).
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // `swift package generate-documentation`: the DocC catalogs of the libraries.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // Bytes <-> values. No files, no Foundation, no dependencies.
