@@ -45,10 +45,11 @@ let package = Package(
                 "VHD", "CReflink",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
-        // What both command-line programs share: --json output, sizes, progress, the terminal.
+        // What both command-line programs share: --json output, sizes, progress, the terminal, the
+        // wording of the library's errors.
         .target(
             name: "CommandLineSupport",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["VHD", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Argument parsing and printing only. The gallery's commands (`vhdtool region|gallery|
         // definition|version`) run `vhdtool-gallery`, beside it: GRDB needs Foundation, whose
         // loading (ICU) would double the start-up time of every other command.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandLineSupport
+import VHD
 
 #if canImport(Glibc)
 import Glibc
@@ -34,7 +35,16 @@ struct VHDTool: ParsableCommand {
         if arguments.first == "help", arguments.count > 1, galleryCommands.contains(arguments[1]) {
             runGallery(Array(arguments.dropFirst()) + ["--help"])
         }
-        main(arguments)
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch let error as VHDError {
+            // The library's words, and the flag that helps.
+            Terminal.standardError("Error: \(ErrorWording.sentence(for: error))\n")
+            Self.exit(withError: ExitCode(1))
+        } catch {
+            Self.exit(withError: error)
+        }
     }
 
     /// Replaces this process with `vhdtool-gallery` from the same folder, with the same

@@ -136,7 +136,7 @@ struct ImageTagTests {
         let folder = try TemporaryFolder()
         let path = try Self.makeDisk(in: folder)
         let sidecar = path + ".vhdtool.json"
-        for (text, expected) in [("not json", "not a vhdtool tag record"), (#"{"formatVersion": 2}"#, "format version 2 is newer"),
+        for (text, expected) in [("not json", "not a tag record"), (#"{"formatVersion": 2}"#, "format version 2 is newer"),
                                  (#"{"formatVersion": 1, "osState": "frozen"}"#, "osState")] {
             try text.write(toFile: sidecar, atomically: false, encoding: .utf8)
             #expect {

@@ -84,7 +84,10 @@ struct ReparentTests {
         let error = #expect(throws: VHDError.self) {
             try DiskReparent.reparent(at: FilePath(folder.file("child.vhd")), to: FilePath(folder.file("copy.vhd")))
         }
-        #expect(error?.description.contains("--force") == true, "\(String(describing: error))")
+        guard case .refusedUnlessForced = error?.kind else {
+            Issue.record("expected a refusal that force overrides, got \(String(describing: error))")
+            return
+        }
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("child.vhd"))) == before)
         let summary = try DiskReparent.reparent(at: FilePath(folder.file("child.vhd")), to: FilePath(folder.file("copy.vhd")), force: true)
         #expect(summary.uniqueIdChanged)

@@ -1,18 +1,35 @@
 import SystemPackage
 import VHDFormat
 
-/// One thing `check` found wrong, and how to fix it when there is a known way.
+/// One thing ``DiskCheck`` found wrong, and how to fix it when there is a known way.
 public struct CheckProblem: Sendable, Equatable, Codable {
     /// Which check: "structure", "checksum", "bitmap", "chain" or "azure".
     public var check: String
+    /// What was found, in one sentence.
     public var message: String
-    public var fix: String?
+    /// The known way to fix it, or nil.
+    public var fix: CheckFix?
 
-    public init(check: String, message: String, fix: String? = nil) {
+    /// A problem of the given check.
+    public init(check: String, message: String, fix: CheckFix? = nil) {
         self.check = check
         self.message = message
         self.fix = fix
     }
+}
+
+/// How a problem ``DiskCheck`` found can be fixed, as an operation of this library (a program
+/// words it as its own command).
+public enum CheckFix: Sendable, Equatable, Codable {
+    /// Convert `source` into a fixed VHD of a whole number of MiB (``DiskConversion``), at
+    /// least `minimumSize` bytes when given; `destination` is a suggested name beside it.
+    case convertForAzure(source: String, destination: String, minimumSize: UInt64?)
+    /// Repair the metadata of `path` (``DiskRepair``): the footer from its copy or the reverse,
+    /// checksums.
+    case repair(path: String)
+    /// Name the parent explicitly (``DiskOptions/parentPath``), or point the child at it
+    /// (``DiskReparent``).
+    case giveOrReparentParent(child: String)
 }
 
 /// Validating a disk: its structure (everything opening verifies, with checksums and warnings
@@ -37,7 +54,7 @@ public enum DiskCheck {
                 // A raw image, or a footer without its cookie: what Azure refuses first.
                 return [CheckProblem(
                     check: "azure", message: "\(error.description); Azure expects a VHD footer with the cookie \"conectix\"",
-                    fix: convertCommand(path))]
+                    fix: convertForAzure(path))]
             case .io, .notAVHD, .unsupportedFormat:
                 throw error
             case .blockOutsideFile:
@@ -64,12 +81,14 @@ public enum DiskCheck {
     }
 
     /// The conversion that makes what Azure accepts, beside the original.
-    static func convertCommand(_ path: FilePath) -> String {
+    static func convertForAzure(_ path: FilePath, minimumSize: UInt64? = nil) -> CheckFix {
         let name = path.lastComponent.map { String($0.stem) } ?? "disk"
-        return "vhdtool convert '\(path.string)' '\(name)-azure.vhd' --azure"
+        let folder = path.removingLastComponent()
+        let destination = folder.isEmpty ? FilePath(name + "-azure.vhd") : folder.appending(name + "-azure.vhd")
+        return .convertForAzure(source: path.string, destination: destination.string, minimumSize: minimumSize)
     }
 
-    static func repairHint(_ path: FilePath) -> String { "vhdtool repair '\(path.string)' (see --dry-run first)" }
+    static func repairHint(_ path: FilePath) -> CheckFix { .repair(path: path.string) }
 
     /// Opens the whole chain (parents' UUIDs checked) and compares each dynamic layer's sector
     /// bitmaps with its data: a sector holding non-zero bytes whose bit is clear is read as
@@ -88,7 +107,7 @@ public enum DiskCheck {
             case .parentNotFound, .parentMismatch, .chainCycle, .chainTooDeep:
                 problems.append(CheckProblem(
                     check: "chain", message: error.description,
-                    fix: error.kind.isParentProblem ? "give the parent with --parent PATH, or point the child at it: vhdtool reparent" : nil))
+                    fix: error.kind.isParentProblem ? .giveOrReparentParent(child: path.string) : nil))
             default:
                 // A parent that is itself broken: say so, as a problem of the chain.
                 problems.append(CheckProblem(check: "chain", message: error.description))
@@ -154,14 +173,14 @@ public enum DiskCheck {
         let layerName = depth == 0 ? file.name : "\(file.name) (parent at depth \(depth))"
         return [CheckProblem(
             check: "bitmap",
-            message: "\(layerName): \(hiddenSectors) sectors in \(blocksWithHiddenData.count) blocks (\(listed)) hold non-zero bytes but their sector bitmap bits are clear: libvhdi and vhdtool read zeros there, qemu-img reads the bytes",
+            message: "\(layerName): \(hiddenSectors) sectors in \(blocksWithHiddenData.count) blocks (\(listed)) hold non-zero bytes but their sector bitmap bits are clear: libvhdi and this library read zeros there, qemu-img reads the bytes",
             fix: nil)]
     }
 
     /// Azure's upload rules, each with the command that fixes it.
     static func azureProblems(_ path: FilePath, layout: VHDLayout) -> [CheckProblem] {
         let footer = layout.footer
-        let convert = convertCommand(path)
+        let convert = convertForAzure(path)
         var problems: [CheckProblem] = []
         if footer.diskType != .fixed {
             problems.append(CheckProblem(check: "azure", message: "Azure accepts only fixed VHDs; this one is \(footer.diskType)", fix: convert))
@@ -169,14 +188,15 @@ public enum DiskCheck {
         if footer.currentSize % (1 << 20) != 0 {
             let rounded = NewDiskMetadata.azureSize(atLeast: footer.currentSize)
             problems.append(CheckProblem(
-                check: "azure", message: "the virtual size \(footer.currentSize) is not a whole number of MiB",
-                fix: convert + " (makes it \(rounded) bytes)"))
+                check: "azure",
+                message: "the virtual size \(footer.currentSize) is not a whole number of MiB (converted for Azure it becomes \(rounded) bytes)",
+                fix: convert))
         }
         if !azureSizeRange.contains(footer.currentSize) {
             problems.append(CheckProblem(
                 check: "azure",
                 message: "the virtual size \(footer.currentSize) is outside Azure's limits (20 MiB to 32 TiB)",
-                fix: footer.currentSize < azureSizeRange.lowerBound ? convert + " --size 20M" : nil))
+                fix: footer.currentSize < azureSizeRange.lowerBound ? convertForAzure(path, minimumSize: azureSizeRange.lowerBound) : nil))
         }
         if footer.diskType == .fixed, layout.fileSize != Int64(footer.currentSize) + Int64(Footer.size) {
             problems.append(CheckProblem(

@@ -5,13 +5,17 @@ import VHDFormat
 public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The file the problem is in, as the caller named it.
     public var path: String
+    /// What went wrong, with the values found.
     public var kind: Kind
 
+    /// An error about the file at `path`.
     public init(path: String, _ kind: Kind) {
         self.path = path
         self.kind = kind
     }
 
+    /// What went wrong. Each case carries what was found and where; ``VHDError/description``
+    /// words it in one sentence, in the library's own terms (no command-line flags).
     public enum Kind: Sendable, Equatable {
         /// A system call failed.
         case io(call: String, offset: Int64?, errno: Errno)
@@ -43,6 +47,7 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case fixedDiskTruncated(virtualSize: UInt64, dataBytesInFile: Int64)
         /// A parent locator's path lies outside the file or is absurdly long.
         case locatorOutsideFile(index: Int, offset: UInt64, length: UInt32, fileSize: Int64)
+        /// A parent locator claims a path longer than 64 KiB.
         case locatorTooLong(index: Int, length: UInt32)
         /// No candidate path for a differencing disk's parent exists.
         case parentNotFound(name: String, tried: [String])
@@ -78,8 +83,12 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case untagged(sidecar: String)
         /// An operation (resize, compact, merge, reparent) does not apply to this disk: why.
         case refused(operation: String, reason: String)
+        /// An operation was refused for a reason its `force` parameter overrides (a merge that
+        /// other children depend on, a reparent onto a parent with another UUID): why.
+        case refusedUnlessForced(operation: String, reason: String)
     }
 
+    /// One sentence: the file, what was found and where.
     public var description: String {
         let name = path
         switch kind {
@@ -92,12 +101,11 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(name): \(error) (structure at offset \(offset))"
         case let .checksumRefused(structure, offset, stored, computed):
             return "\(name): \(structure) checksum at offset \(offset + (structure == .footer ? 64 : 36)) "
-                + "is \(hexText(stored)) but the bytes sum to \(hexText(computed)); "
-                + "pass --ignore-checksums to use the image anyway"
+                + "is \(hexText(stored)) but the bytes sum to \(hexText(computed))"
         case let .notAVHD(reason):
             return "\(name) is not a VHD: \(reason)"
         case let .unsupportedFormat(format):
-            return "\(name) is a \(format) image, which vhdtool does not read (it reads VHD and raw images)"
+            return "\(name) is a \(format) image, which this library does not read (it reads VHD and raw images)"
         case let .headerOutsideFile(offset, fileSize):
             return "\(name): the footer puts the dynamic disk header at offset \(offset), "
                 + "but 1024 bytes there do not fit in the file of \(fileSize) bytes"
@@ -125,10 +133,9 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(name): parent locator \(index) claims a path of \(length) bytes (at most 65536 are allowed)"
         case let .parentNotFound(parentName, tried):
             return "\(name): its parent \"\(parentName)\" was not found; tried "
-                + tried.map { "'\($0)'" }.joined(separator: ", ") + " (pass --parent PATH)"
+                + tried.map { "'\($0)'" }.joined(separator: ", ")
         case let .parentMismatch(parent, recorded, found):
-            return "\(name) records parent UUID \(recorded) but \(parent) has UUID \(found) "
-                + "(pass --ignore-parent-uuid to use it anyway)"
+            return "\(name) records parent UUID \(recorded) but \(parent) has UUID \(found)"
         case let .chainCycle(path):
             return "\(name): the chain of parents loops back to \(path)"
         case let .chainTooDeep(limit):
@@ -144,20 +151,21 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .shrinkWouldLoseData(newSize, dataAt):
             return "\(name): a virtual size of \(newSize) bytes would cut off data (non-zero bytes at offset \(dataAt))"
         case .destinationExists:
-            return "\(name) exists; pass --force to replace it"
+            return "\(name) exists"
         case let .sameFile(source):
             return "\(name) is the same file as the source \(source)"
         case .cancelled:
             return "interrupted; \(name) was left as it was"
         case let .refused(operation, reason):
             return "\(name): cannot \(operation): \(reason)"
+        case let .refusedUnlessForced(operation, reason):
+            return "\(name): cannot \(operation) unless forced: \(reason)"
         case let .compressedDataCorrupt(reason):
             return "\(name): the compressed data is corrupt (\(reason))"
         case let .cannotRepair(reason):
             return "\(name) was not repaired: \(reason)"
         case let .untagged(sidecar):
-            return "\(name) has no tag (\(sidecar) does not exist); make one with "
-                + "vhdtool tag \(name) --os-state generalized|specialized"
+            return "\(name) has no tag (\(sidecar) does not exist)"
         case let .tagUnreadable(reason):
             return "\(name) is not a usable tag record: \(reason)"
         case let .outOfRange(offset, length, virtualSize):

@@ -45,7 +45,7 @@ public enum VHDWarning: Sendable, Equatable, CustomStringConvertible {
         case .footerCopyDiffers:
             "the footer copy at offset 0 differs from the footer at the end"
         case let .chsSizeDiffers(current, chs, qemu):
-            "CHS geometry gives \(chs) bytes but the current size is \(current) bytes; vhdtool uses the current size"
+            "CHS geometry gives \(chs) bytes but the current size is \(current) bytes; this library uses the current size"
                 + (qemu == current ? "" : ", qemu-img reads \(qemu) bytes")
         case let .unexpectedFormatVersion(structure, version):
             "\(structure) version is \(hexText(version)), expected 0x00010000"

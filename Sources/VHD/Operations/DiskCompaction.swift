@@ -53,7 +53,7 @@ public enum DiskCompaction {
             let layer = disk.layers[0]
             guard let layout = layer.layout, let dynamic = layout.dynamic else {
                 throw VHDError(path: path.string, .refused(operation: "compact it", reason:
-                    "it is a \(layer.layout == nil ? "raw image" : "fixed disk"), which has no blocks to drop; convert it to a dynamic disk instead (vhdtool convert SRC DST --to dynamic)"))
+                    "it is a \(layer.layout == nil ? "raw image" : "fixed disk"), which has no blocks to drop; convert it to a dynamic disk instead"))
             }
             let oldAllocation = try HostFile.allocation(at: path)
             var locatorData: [Int: [UInt8]] = [:]

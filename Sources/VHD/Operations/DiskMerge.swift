@@ -86,9 +86,8 @@ public enum DiskMerge {
             if !force {
                 let others = try otherChildren(of: source, upTo: targetIndex)
                 if !others.isEmpty {
-                    throw VHDError(path: path.string, .refused(operation: "merge it", reason:
-                        "other disks depend on the files it changes or removes: " + others.joined(separator: "; ")
-                        + " (pass --force to merge anyway)"))
+                    throw VHDError(path: path.string, .refusedUnlessForced(operation: "merge it", reason:
+                        "other disks depend on the files it changes or removes: " + others.joined(separator: "; ")))
                 }
             }
             let targetPath = source.layers[targetIndex].file.path

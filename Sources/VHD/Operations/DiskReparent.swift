@@ -65,8 +65,8 @@ public enum DiskReparent {
         }
         let recorded = dynamic.header.parentUniqueId
         if parentId != recorded && !force {
-            throw VHDError(path: path.string, .refused(operation: "reparent it", reason:
-                "it records parent UUID \(recorded) but \(parentPath.string) has UUID \(parentId) (pass --force to record the new one)"))
+            throw VHDError(path: path.string, .refusedUnlessForced(operation: "reparent it", reason:
+                "it records parent UUID \(recorded) but \(parentPath.string) has UUID \(parentId)"))
         }
 
         let absolute = DiskCreation.absolutePath(parentPath)

@@ -45,10 +45,10 @@ public enum ImageTagFile {
         do {
             version = try decoder.decode(Version.self, from: Data(bytes)).formatVersion
         } catch {
-            throw VHDError(path: path, .tagUnreadable(reason: "it is not a vhdtool tag record (\(describe(error)))"))
+            throw VHDError(path: path, .tagUnreadable(reason: "it is not a tag record (\(describe(error)))"))
         }
         guard version <= ImageTag.currentFormatVersion else {
-            throw VHDError(path: path, .tagUnreadable(reason: "its format version \(version) is newer than this vhdtool reads (\(ImageTag.currentFormatVersion))"))
+            throw VHDError(path: path, .tagUnreadable(reason: "its format version \(version) is newer than this library reads (\(ImageTag.currentFormatVersion))"))
         }
         do {
             return try decoder.decode(ImageTag.self, from: Data(bytes))

@@ -23,7 +23,33 @@ extension VHDTool {
         struct Report: Encodable {
             var path: String
             var clean: Bool
-            var problems: [CheckProblem]
+            var problems: [Problem]
+        }
+
+        /// A problem as scripts read it: the fix is the command to run.
+        struct Problem: Encodable {
+            var check: String
+            var message: String
+            var fix: String?
+
+            init(_ problem: CheckProblem) {
+                check = problem.check
+                message = problem.message
+                fix = problem.fix.map(Self.command)
+            }
+
+            /// The vhdtool command line that does `fix`.
+            static func command(_ fix: CheckFix) -> String {
+                switch fix {
+                case let .convertForAzure(source, destination, minimumSize):
+                    let size = minimumSize.map { $0 % (1 << 20) == 0 ? " --size \($0 >> 20)M" : " --size \($0)" } ?? ""
+                    return "vhdtool convert '\(source)' '\(destination)' --azure" + size
+                case let .repair(path):
+                    return "vhdtool repair '\(path)' (see --dry-run first)"
+                case .giveOrReparentParent:
+                    return "give the parent with --parent PATH, or point the child at it: vhdtool reparent"
+                }
+            }
         }
 
         func run() throws {
@@ -31,10 +57,10 @@ extension VHDTool {
             do {
                 problems = try DiskCheck.problems(at: FilePath(image), azure: azure)
             } catch {
-                Terminal.standardError("Error: \(error)\n")
+                Terminal.standardError("Error: \(ErrorWording.sentence(for: error))\n")
                 throw ExitCode(1)
             }
-            let report = Report(path: image, clean: problems.isEmpty, problems: problems)
+            let report = Report(path: image, clean: problems.isEmpty, problems: problems.map(Problem.init))
             try output.print(report) { report in
                 guard !report.clean else { return "\(report.path): clean\(azure ? " (Azure would accept it)" : "")\n" }
                 return report.problems.map { problem in
