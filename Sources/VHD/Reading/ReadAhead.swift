@@ -30,15 +30,17 @@ struct ReadAhead: ~Copyable {
     /// alternating bits) are read with one `pread` into one piece, the zeros cleared in the
     /// buffer: such a piece holds data and zeros, and its bytes are the disk's.
     /// `disk` must not be used by `body` (its bitmap cache belongs to the reader thread until
-    /// this returns).
+    /// this returns). `observe`, if given, sees every extent on the reader thread, as walked.
     ///
     /// - Throws: ``VHDError`` on a read failure, when `isCancelled` says so, or what `body` throws.
     static func forEachPiece(
         of disk: Disk, in range: Range<UInt64>, chunkSize: Int, boundary: UInt64? = nil,
-        isCancelled: (() -> Bool)? = nil,
+        isCancelled: (() -> Bool)? = nil, observe: ((Extent) -> Void)? = nil,
         _ body: (Piece, UnsafeRawBufferPointer?) throws(VHDError) -> Void
     ) throws(VHDError) {
         try disk.checkRange(range)
+        // Called on the reader thread only, and finished before this returns.
+        let observer = UncheckedObserver(observe: observe)
         let files = disk.layers.map { layer in
             ReadAheadPipe.Source(file: layer.file, hasHolesInsideData: layer.blocks != nil)
         }
@@ -46,7 +48,9 @@ struct ReadAhead: ~Copyable {
         let finished = DispatchGroup()
         let walked = UncheckedDisk(disk: disk)
         DispatchQueue.global().async(group: finished) {
-            pipe.produce(disk: walked.disk, range: range, files: files, chunkSize: chunkSize, boundary: boundary)
+            pipe.produce(
+                disk: walked.disk, range: range, files: files, chunkSize: chunkSize, boundary: boundary,
+                observe: observer.observe)
         }
         defer {
             pipe.stop()
@@ -140,10 +144,14 @@ private final class ReadAheadPipe: @unchecked Sendable {
 
     /// Walks `range` of `disk` and fills the slots with its pieces, then the end (or the
     /// error that stopped it).
-    func produce(disk: Disk, range: Range<UInt64>, files: [Source], chunkSize: Int, boundary: UInt64?) {
+    func produce(
+        disk: Disk, range: Range<UInt64>, files: [Source], chunkSize: Int, boundary: UInt64?,
+        observe: ((Extent) -> Void)?
+    ) {
         var packer = PiecePacker(files: files, chunkSize: UInt64(chunkSize), boundary: boundary)
         do throws(VHDError) {
             try disk.forEachExtent(in: range) { (extent) throws(VHDError) in
+                observe?(extent)
                 guard try packer.add(extent, to: self) else { throw ReadAheadPipe.stopped }
             }
             guard try packer.finish(to: self) else { return }
@@ -219,6 +227,12 @@ private final class ReadAheadPipe: @unchecked Sendable {
 /// thread use it until the reader is finished, hence `@unchecked`.
 private struct UncheckedDisk: @unchecked Sendable {
     let disk: Disk
+}
+
+/// The caller's extent observer, handed to the reader thread, which alone calls it while the
+/// caller waits for pieces, hence `@unchecked`.
+private struct UncheckedObserver: @unchecked Sendable {
+    let observe: ((Extent) -> Void)?
 }
 
 /// Turns the stream of extents into pieces, on the reader thread, holding at most one zero
