@@ -10,7 +10,11 @@ import Darwin
 /// several milliseconds of start-up loading ICU).
 package enum Terminal {
     package static func write(_ text: String, to descriptor: Int32) {
-        var bytes = Array(text.utf8)
+        write(bytes: Array(text.utf8), to: descriptor)
+    }
+
+    package static func write(bytes: [UInt8], to descriptor: Int32) {
+        var bytes = bytes
         var done = 0
         while done < bytes.count {
             let count = bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress! + done, $0.count - done) }

@@ -152,7 +152,7 @@ struct ContentDigestTests {
         let digest = try Disk.withOpened(at: FilePath(path)) { disk in
             try disk.contentDigest(options: CopyOptions(progress: { _, all in total = all }))
         }
-        #expect(total == 4096 + 8192 + 4096, "bytes read: only the granules holding data")
+        #expect(total == 1 << 40, "progress counts virtual bytes; the time limit shows only data was read")
         // The form by hand: size, then three granules.
         var hasher = SHA256()
         func put(_ value: UInt64) { withUnsafeBytes(of: value.bigEndian) { hasher.update(bufferPointer: $0) } }

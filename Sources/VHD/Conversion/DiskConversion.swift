@@ -69,18 +69,17 @@ public enum DiskConversion {
 
     /// Throws unless every byte of `disk` from `newSize` on reads as zero.
     static func refuseLosingData(_ disk: Disk, newSize: UInt64) throws(VHDError) {
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
-        defer { scratch.deallocate() }
-        for extent in try disk.extents(in: newSize..<disk.virtualSize) where extent.isData {
-            var position = extent.start
-            while position < extent.end {
-                let count = Int(min(UInt64(scratch.count), extent.end - position))
-                let chunk = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<count])
-                try disk.read(into: chunk, at: position)
-                if !ZeroDetection.isZero(UnsafeRawBufferPointer(chunk)) {
-                    throw VHDError(path: disk.layers[0].file.name, .shrinkWouldLoseData(newSize: newSize, dataAt: position))
+        try ReadAhead.forEachPiece(of: disk, in: newSize..<disk.virtualSize, chunkSize: 1 << 20) { (piece, bytes) throws(VHDError) in
+            guard let bytes else { return }
+            var offset = 0
+            while offset < bytes.count {
+                let count = min(4096, bytes.count - offset)
+                if !ZeroDetection.isZero(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])) {
+                    let first = bytes[offset..<(offset + count)].firstIndex { $0 != 0 } ?? offset
+                    let dataAt = piece.range.lowerBound + UInt64(first)
+                    throw VHDError(path: disk.layers[0].file.name, .shrinkWouldLoseData(newSize: newSize, dataAt: dataAt))
                 }
-                position += UInt64(count)
+                offset += count
             }
         }
     }
@@ -129,7 +128,7 @@ public enum DiskConversion {
         }
 
         try ReadAhead.forEachPiece(
-            of: disk, extents: try disk.extents(in: range), chunkSize: options.chunkSize, boundary: blockSize,
+            of: disk, in: range, chunkSize: options.chunkSize, boundary: blockSize,
             isCancelled: options.isCancelled
         ) { (piece, bytes) throws(VHDError) in
             defer { options.progress?(piece.range.upperBound - range.lowerBound, UInt64(range.count)) }

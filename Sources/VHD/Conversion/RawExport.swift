@@ -72,7 +72,7 @@ public enum RawExport {
     ) throws(VHDError) {
         var done: UInt64 = 0
         try ReadAhead.forEachPiece(
-            of: disk, extents: try disk.extents(in: range), chunkSize: options.chunkSize, isCancelled: options.isCancelled
+            of: disk, in: range, chunkSize: options.chunkSize, isCancelled: options.isCancelled
         ) { (piece, bytes) throws(VHDError) in
             let pieceRange = piece.range
             if let bytes { summary.bytesRead += UInt64(bytes.count) }

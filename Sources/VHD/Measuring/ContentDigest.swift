@@ -56,72 +56,66 @@ public struct ContentDigest: Sendable, Hashable, Codable, CustomStringConvertibl
 }
 
 extension Disk {
-    /// The disk's ``ContentDigest``. Reads only the granules that data extents touch, in chunks
-    /// of `options.chunkSize` (4 MiB) through one reusable buffer; zero extents are skipped.
+    /// The disk's ``ContentDigest``. Walks the extent map once as a stream, through the
+    /// read-ahead engine: zero extents and host-file holes are skipped, data is read in chunks
+    /// of `options.chunkSize` (4 MiB) on a second thread. Memory does not grow with the disk.
     ///
-    /// - Parameter options: `progress` is called with bytes done and the total to read (the
-    ///   data, not the virtual size); `isCancelled` stops with ``VHDError/Kind/cancelled``.
+    /// - Parameter options: `progress` is called with the virtual bytes done and the virtual
+    ///   size; `isCancelled` stops with ``VHDError/Kind/cancelled``.
     /// - Throws: ``VHDError`` when a read fails or the caller cancels.
     public func contentDigest(options: CopyOptions = CopyOptions()) throws(VHDError) -> ContentDigest {
         var hasher = SHA256()
         withUnsafeBytes(of: virtualSize.bigEndian) { hasher.update(bufferPointer: $0) }
-        let ranges = try granuleAlignedDataRanges()
-        let total = ranges.reduce(0) { $0 + UInt64($1.count) }
-        let chunkSize = max(ContentDigest.granuleSize, options.chunkSize / ContentDigest.granuleSize * ContentDigest.granuleSize)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 4096)
-        defer { buffer.deallocate() }
-        var done: UInt64 = 0
-        for range in ranges {
-            var position = range.lowerBound
-            while position < range.upperBound {
-                if options.isCancelled?() == true { throw VHDError(path: layers[0].file.name, .cancelled) }
-                let length = Int(min(UInt64(chunkSize), range.upperBound - position))
-                let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
-                try read(into: chunk, at: position)
-                var offset = 0
-                while offset < length {
-                    let count = min(ContentDigest.granuleSize, length - offset)
-                    let bytes = UnsafeRawBufferPointer(rebasing: chunk[offset..<(offset + count)])
-                    if !ZeroDetection.isZero(bytes) {
-                        let record = ((position + UInt64(offset)).bigEndian, UInt64(count).bigEndian)
-                        withUnsafeBytes(of: record) { hasher.update(bufferPointer: $0) }
-                        hasher.update(bufferPointer: bytes)
-                    }
-                    offset += count
-                }
-                position += UInt64(length)
-                done += UInt64(length)
-                options.progress?(done, total)
-            }
-        }
-        return ContentDigest(sha256: Array(hasher.finalize()))
-    }
+        let granuleSize = UInt64(ContentDigest.granuleSize)
+        let size = virtualSize
+        // The granule that a piece left partly filled: the rest of it may come in later pieces.
+        let partial = UnsafeMutableRawBufferPointer.allocate(byteCount: ContentDigest.granuleSize, alignment: 64)
+        defer { partial.deallocate() }
+        var partialIndex: UInt64?
 
-    /// The data extents widened to whole granules and merged: every granule that holds any
-    /// stored byte, once, in order. Host-file holes inside allocated dynamic blocks (qemu-img
-    /// and our in-place writer leave them) are zeros and left out.
-    func granuleAlignedDataRanges() throws(VHDError) -> [Range<UInt64>] {
-        let granule = UInt64(ContentDigest.granuleSize)
-        var ranges: [Range<UInt64>] = []
-        func add(_ range: Range<UInt64>) {
-            let start = range.lowerBound / granule * granule
-            let end = min((range.upperBound + granule - 1) / granule * granule, virtualSize)  // sizes stay below 2^63
-            if let last = ranges.last, last.upperBound >= start {
-                ranges[ranges.count - 1] = last.lowerBound..<max(last.upperBound, end)
-            } else {
-                ranges.append(start..<end)
+        func hash(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) {
+            guard !ZeroDetection.isZero(bytes) else { return }
+            let record = (offset.bigEndian, UInt64(bytes.count).bigEndian)
+            withUnsafeBytes(of: record) { hasher.update(bufferPointer: $0) }
+            hasher.update(bufferPointer: bytes)
+        }
+        func finishPartial() {
+            guard let index = partialIndex else { return }
+            partialIndex = nil
+            let start = index * granuleSize
+            hash(UnsafeRawBufferPointer(rebasing: partial[0..<Int(min(granuleSize, size - start))]), at: start)
+        }
+
+        let chunkSize = max(ContentDigest.granuleSize, options.chunkSize / ContentDigest.granuleSize * ContentDigest.granuleSize)
+        try ReadAhead.forEachPiece(
+            of: self, in: 0..<size, chunkSize: chunkSize, isCancelled: options.isCancelled
+        ) { (piece, bytes) throws(VHDError) in
+            defer { options.progress?(piece.range.upperBound, size) }
+            guard let bytes else { return }  // zeros: nothing to hash, and a partial granule stays zero there
+            var position = piece.range.lowerBound
+            var offset = 0
+            while offset < bytes.count {
+                let index = position / granuleSize
+                let granuleStart = index * granuleSize
+                let granuleEnd = min(granuleStart + granuleSize, size)
+                let count = Int(min(UInt64(bytes.count - offset), granuleEnd - position))
+                let part = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
+                if position == granuleStart && count == Int(granuleEnd - granuleStart) {
+                    finishPartial()
+                    hash(part, at: granuleStart)
+                } else {
+                    if partialIndex != index {
+                        finishPartial()
+                        partial.initializeMemory(as: UInt8.self, repeating: 0)
+                        partialIndex = index
+                    }
+                    UnsafeMutableRawBufferPointer(rebasing: partial[Int(position - granuleStart)...]).copyMemory(from: part)
+                }
+                offset += count
+                position += UInt64(count)
             }
         }
-        for extent in try extents() {
-            guard case let .data(layer, hostOffset) = extent.source else { continue }
-            guard layers[layer].blocks != nil else {
-                add(extent.start..<extent.end)  // raw and fixed extents are stored ranges already
-                continue
-            }
-            for stored in try layers[layer].file.storedRanges(in: hostOffset..<(hostOffset + Int64(extent.length))) {
-                add((extent.start + UInt64(stored.lowerBound - hostOffset))..<(extent.start + UInt64(stored.upperBound - hostOffset)))
-            }
-        }
-        return ranges
+        finishPartial()
+        return ContentDigest(sha256: Array(hasher.finalize()))
     }
 }

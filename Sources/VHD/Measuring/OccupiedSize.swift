@@ -1,4 +1,3 @@
-import Dispatch
 import SystemPackage
 import VHDFormat
 
@@ -88,10 +87,11 @@ extension OccupiedSize {
         public var description: String { bytes.map { "\($0)" } ?? "block" }
     }
 
-    /// Measures `disk`: walks its extent map once. Zero extents are never read; data extents
-    /// are read in chunks of `options.chunkSize` into two reused buffers, by two threads, and
-    /// scanned for non-zero granules word by word. Chunks inside granules already counted are
-    /// not read. Progress is reported after each batch of about 64 chunks of data.
+    /// Measures `disk`: walks its extent map once, as a stream, through the read-ahead engine
+    /// (``ReadAhead``): zero extents and host-file holes are never read; data is read in
+    /// chunks of `options.chunkSize` on a second thread and scanned for non-zero granules word
+    /// by word. Within a granule, counting stops at its first non-zero byte. Memory does not
+    /// grow with the disk.
     ///
     /// - Parameters:
     ///   - granularity: the granule in which ``nonZeroBytes`` is counted.
@@ -103,10 +103,19 @@ extension OccupiedSize {
     ) throws(VHDError) -> OccupiedSize {
         let layer = disk.layers[0]
         let host = try HostFile.allocation(at: layer.file.path)
-        var scan = NonZeroScan(disk: disk, granularity: granularity.bytes(for: disk), options: options)
-        defer { scan.deallocate() }
-        try disk.walk(0..<disk.virtualSize, layer: 0) { (extent) throws(VHDError) in try scan.add(extent) }
-        try scan.finish()
+        let granuleBytes = granularity.bytes(for: disk)
+        var counter = NonZeroGranuleCounter(granuleShift: UInt64(granuleBytes.trailingZeroBitCount), virtualSize: disk.virtualSize)
+        let layerZero = LayerZeroData()
+        let chunkSize = max(options.chunkSize / 4096 * 4096, 4096)
+        try ReadAhead.forEachPiece(
+            of: disk, in: 0..<disk.virtualSize, chunkSize: chunkSize, isCancelled: options.isCancelled,
+            observe: { extent in
+                if case .data(0, _) = extent.source { layerZero.bytes += extent.length }
+            }
+        ) { (piece, bytes) throws(VHDError) in
+            if let bytes { counter.scan(bytes, at: piece.range.lowerBound) }
+            options.progress?(piece.range.upperBound, disk.virtualSize)
+        }
 
         // The walk's layer-0 data extents are exactly the set bitmap bits of a dynamic or
         // differencing layer, and the stored ranges of a fixed or raw one.
@@ -115,14 +124,14 @@ extension OccupiedSize {
         if let blocks = layer.blocks, let blockSize = layer.layout?.dynamic?.blockSize {
             let blockCount = blocks.entries.lazy.filter { $0 != BlockAllocationTable.unallocated }.count
             allocated = try checkedProduct(UInt64(blockCount), UInt64(blockSize), in: layer.file.name)
-            written = scan.layerZeroDataBytes
+            written = layerZero.bytes
         } else {
-            allocated = scan.layerZeroDataBytes
+            allocated = layerZero.bytes
             written = nil
         }
         return OccupiedSize(
             virtualSize: disk.virtualSize, fileSize: host.sizeInBytes, hostAllocatedBytes: host.allocatedBytes,
-            allocatedBytes: allocated, writtenBytes: written, nonZeroBytes: scan.nonZeroBytes, granularity: scan.granularity)
+            allocatedBytes: allocated, writtenBytes: written, nonZeroBytes: counter.nonZeroBytes, granularity: granuleBytes)
     }
 
     static func checkedProduct(_ a: UInt64, _ b: UInt64, in name: String) throws(VHDError) -> UInt64 {
@@ -181,179 +190,28 @@ public enum OccupiedSizeError: Error, Sendable, Equatable, CustomStringConvertib
     }
 }
 
-/// Counting non-zero granules over a stream of extents in ascending order, on two threads.
-///
-/// Adjacent extents that continue each other are merged, then cut into windows of the virtual
-/// disk (four chunks, 16 MiB by default, or one granule if larger): a granule never crosses a
-/// window, so windows are counted independently. Windows are collected into batches of about
-/// 64 chunks of data (256 MiB), whose
-/// windows two threads read and scan at once (positional reads share no cursor). Within a
-/// window, a granule is counted when its first non-zero byte is found; the rest of it is not
-/// scanned, nor read when a whole chunk lies in it.
-struct NonZeroScan: ~Copyable {
-    /// One window's data: pieces in ascending order, each stored in one file.
-    struct Window: Sendable {
-        var pieces: [(file: Int, hostOffset: Int64, range: Range<UInt64>)] = []
-        var index: UInt64
-    }
-
-    let disk: Disk
-    let granularity: Int
-    let options: CopyOptions
-    private let granuleShift: UInt64
-    private let windowShift: UInt64
-    private let workers: [ScanWorker]
-    private var pending: Extent?
-    private var batch: [Window] = []
-    private var batchBytes: UInt64 = 0
-    private(set) var nonZeroBytes: UInt64 = 0
-    /// Bytes of data extents stored in layer 0.
-    private(set) var layerZeroDataBytes: UInt64 = 0
-
-    private let batchSize: UInt64
-    static let threadCount = 2
-
-    init(disk: Disk, granularity: Int, options: CopyOptions) {
-        self.disk = disk
-        self.granularity = granularity
-        self.options = options
-        granuleShift = UInt64(granularity.trailingZeroBitCount)
-        let chunkSize = max(options.chunkSize / 4096 * 4096, 4096)
-        // Windows of 4 chunks (16 MiB for 4 MiB chunks) or one granule; batches of 64 chunks.
-        let chunkShift = Int.bitWidth - (chunkSize - 1).leadingZeroBitCount  // rounded up to a power of two
-        windowShift = UInt64(max(granularity.trailingZeroBitCount, chunkShift + 2))
-        batchSize = UInt64(chunkSize) * 64
-        let files = disk.layers.map { ScanWorker.File(descriptor: $0.file.descriptor.rawValue, path: $0.file.path) }
-        workers = (0..<Self.threadCount).map { _ in
-            ScanWorker(files: files, chunkSize: chunkSize, granuleShift: UInt64(granularity.trailingZeroBitCount), virtualSize: disk.virtualSize)
-        }
-    }
-
-    func deallocate() { workers.forEach { $0.deallocate() } }
-
-    mutating func add(_ extent: Extent) throws(VHDError) {
-        guard extent.length > 0 else { return }
-        if let current = pending, current.canAbsorb(extent) {
-            pending!.length += extent.length
-            return
-        }
-        if let current = pending { try process(current) }
-        pending = extent
-    }
-
-    mutating func finish() throws(VHDError) {
-        if let current = pending { try process(current) }
-        pending = nil
-        try runBatch(progressAt: disk.virtualSize)
-    }
-
-    /// Adds a data extent's pieces to the windows of the batch; runs the batch when it is full
-    /// and the extent starts a new window.
-    private mutating func process(_ extent: Extent) throws(VHDError) {
-        guard case let .data(layer, hostOffset) = extent.source else { return }
-        if layer == 0 { layerZeroDataBytes += extent.length }
-        var position = extent.start
-        while position < extent.end {
-            let windowIndex = position >> windowShift
-            let end = min(extent.end, (windowIndex + 1) << windowShift)
-            if batch.last?.index != windowIndex {
-                if batchBytes >= batchSize { try runBatch(progressAt: position) }
-                batch.append(Window(index: windowIndex))
-            }
-            batch[batch.count - 1].pieces.append((layer, hostOffset + Int64(position - extent.start), position..<end))
-            batchBytes += end - position
-            position = end
-        }
-    }
-
-    /// Counts the batch's windows on the worker threads, each thread taking every other window.
-    private mutating func runBatch(progressAt position: UInt64) throws(VHDError) {
-        defer {
-            batch.removeAll(keepingCapacity: true)
-            batchBytes = 0
-        }
-        if options.isCancelled?() == true { throw VHDError(path: disk.layers[0].file.name, .cancelled) }
-        if !batch.isEmpty {
-            let windows = batch
-            let workers = self.workers
-            if windows.count == 1 {
-                workers[0].count(windows, stride: 1, offset: 0)
-            } else {
-                DispatchQueue.concurrentPerform(iterations: workers.count) { index in
-                    workers[index].count(windows, stride: workers.count, offset: index)
-                }
-            }
-            for worker in workers {
-                if let error = worker.error { throw error }
-                nonZeroBytes += worker.nonZeroBytes
-                worker.nonZeroBytes = 0
-            }
-        }
-        options.progress?(position, disk.virtualSize)
-    }
+/// Bytes of layer-0 data extents, counted on the read-ahead thread as the walk finds them
+/// and read after it finished, hence `@unchecked Sendable`.
+private final class LayerZeroData: @unchecked Sendable {
+    var bytes: UInt64 = 0
 }
 
-/// One thread's reading buffer and its count. Each worker is used by one thread at a time
-/// (``NonZeroScan`` waits for both before reading their results), hence `@unchecked Sendable`;
-/// it reads files only with positional reads.
-final class ScanWorker: @unchecked Sendable {
-    struct File: Sendable {
-        let descriptor: CInt
-        let path: FilePath
-    }
-
-    let files: [File]
+/// Counts the granules holding a non-zero byte over pieces of the virtual disk in ascending
+/// order. A granule is counted at its first non-zero byte; the rest of it is not scanned.
+struct NonZeroGranuleCounter {
     let granuleShift: UInt64
     let virtualSize: UInt64
-    private let buffer: UnsafeMutableRawBufferPointer
-    var nonZeroBytes: UInt64 = 0
-    var error: VHDError?
+    private(set) var nonZeroBytes: UInt64 = 0
+    /// Granules below this one are counted already.
+    private var nextUncountedGranule: UInt64 = 0
 
-    init(files: [File], chunkSize: Int, granuleShift: UInt64, virtualSize: UInt64) {
-        self.files = files
+    init(granuleShift: UInt64, virtualSize: UInt64) {
         self.granuleShift = granuleShift
         self.virtualSize = virtualSize
-        buffer = .allocate(byteCount: chunkSize, alignment: 4096)
-    }
-
-    func deallocate() { buffer.deallocate() }
-
-    /// Counts windows `offset`, `offset + stride`, ... of `windows`.
-    func count(_ windows: [NonZeroScan.Window], stride: Int, offset: Int) {
-        guard error == nil else { return }
-        do throws(VHDError) {
-            var index = offset
-            while index < windows.count {
-                try count(windows[index])
-                index += stride
-            }
-        } catch {
-            self.error = error
-        }
-    }
-
-    private func count(_ window: NonZeroScan.Window) throws(VHDError) {
-        // Granules below this one are counted already (pieces come in ascending order).
-        var nextUncountedGranule: UInt64 = 0
-        for piece in window.pieces {
-            let source = files[piece.file]
-            let file = HostFile(descriptor: FileDescriptor(rawValue: source.descriptor), path: source.path, sizeInBytes: 0)
-            var position = piece.range.lowerBound
-            while position < piece.range.upperBound {
-                let length = Int(min(UInt64(buffer.count), piece.range.upperBound - position))
-                // A chunk that lies in granules already counted needs no reading.
-                if (position + UInt64(length) - 1) >> granuleShift >= nextUncountedGranule {
-                    let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
-                    try file.read(into: chunk, at: piece.hostOffset + Int64(position - piece.range.lowerBound))
-                    scan(UnsafeRawBufferPointer(chunk), at: position, nextUncountedGranule: &nextUncountedGranule)
-                }
-                position += UInt64(length)
-            }
-        }
     }
 
     /// Counts the granules of `chunk` (virtual bytes at `offset`) that hold a non-zero byte.
-    private func scan(_ chunk: UnsafeRawBufferPointer, at offset: UInt64, nextUncountedGranule: inout UInt64) {
+    mutating func scan(_ chunk: UnsafeRawBufferPointer, at offset: UInt64) {
         var index = 0
         while index < chunk.count {
             let granuleIndex = (offset + UInt64(index)) >> granuleShift

@@ -11,15 +11,39 @@ extension Disk {
     /// The extents covering `range` of the virtual disk, in order, adjacent ones of the same
     /// kind merged.
     ///
+    /// Holds every extent of `range`: for a whole disk, whose extents can number billions
+    /// (a sector bitmap of alternating bits), use ``forEachExtent(in:_:)``.
+    ///
     /// - Throws: ``VHDError`` if a sector bitmap cannot be read, or the range is outside the disk.
     public func extents(in range: Range<UInt64>) throws(VHDError) -> [Extent] {
-        try checkRange(range)
-        var merger = ExtentMerger()
-        try walk(range, layer: 0) { merger.add($0) }
-        return merger.extents
+        var extents: [Extent] = []
+        try forEachExtent(in: range) { extents.append($0) }
+        return extents
     }
 
-    /// The extents of the whole disk.
+    /// Calls `visit` with each extent covering `range` of the virtual disk, in order, adjacent
+    /// ones of the same kind merged, as the walk finds them: memory stays the same whatever
+    /// the number of extents (one pending extent, a few cached bitmaps).
+    ///
+    /// - Throws: ``VHDError`` if a sector bitmap cannot be read, the range is outside the disk,
+    ///   or what `visit` throws.
+    public func forEachExtent(
+        in range: Range<UInt64>, _ visit: (Extent) throws(VHDError) -> Void
+    ) throws(VHDError) {
+        try checkRange(range)
+        var merger = ExtentMerger()
+        try walk(range, layer: 0) { (extent) throws(VHDError) in
+            if let finished = merger.add(extent) { try visit(finished) }
+        }
+        if let last = merger.pending { try visit(last) }
+    }
+
+    /// Calls `visit` with each extent of the whole disk; see ``forEachExtent(in:_:)``.
+    public func forEachExtent(_ visit: (Extent) throws(VHDError) -> Void) throws(VHDError) {
+        try forEachExtent(in: 0..<virtualSize, visit)
+    }
+
+    /// The extents of the whole disk, all held at once; see ``extents(in:)``.
     public func extents() throws(VHDError) -> [Extent] { try extents(in: 0..<virtualSize) }
 
     func checkRange(_ range: Range<UInt64>) throws(VHDError) {
@@ -60,18 +84,28 @@ extension Disk {
         }
     }
 
+    /// How much of a raw or fixed disk's host file is asked for its stored ranges at once.
+    static let storedRangeWindow: UInt64 = 256 << 20
+
     /// Raw and fixed disks: virtual offset = host offset; host holes read as zeros.
     private func walkFlat(
         _ range: Range<UInt64>, file: HostFile, index: Int, _ visit: (Extent) throws(VHDError) -> Void
     ) throws(VHDError) {
+        // Window by window, so that a host file of a million holes is never listed at once
+        // (a stored range cut at a window's end is joined again by the caller's merging).
         var position = range.lowerBound
-        for stored in try file.storedRanges(in: Int64(range.lowerBound)..<Int64(range.upperBound)) {
-            let start = UInt64(stored.lowerBound)
-            if start > position {
-                try visit(Extent(start: position, length: start - position, source: .zero(layer: index)))
+        var windowStart = range.lowerBound
+        while windowStart < range.upperBound {
+            let windowEnd = windowStart + min(Self.storedRangeWindow, range.upperBound - windowStart)
+            for stored in try file.storedRanges(in: Int64(windowStart)..<Int64(windowEnd)) {
+                let start = UInt64(stored.lowerBound)
+                if start > position {
+                    try visit(Extent(start: position, length: start - position, source: .zero(layer: index)))
+                }
+                try visit(Extent(start: start, length: UInt64(stored.count), source: .data(layer: index, hostOffset: stored.lowerBound)))
+                position = UInt64(stored.upperBound)
             }
-            try visit(Extent(start: start, length: UInt64(stored.count), source: .data(layer: index, hostOffset: stored.lowerBound)))
-            position = UInt64(stored.upperBound)
+            windowStart = windowEnd
         }
         if position < range.upperBound {
             try visit(Extent(start: position, length: range.upperBound - position, source: .zero(layer: index)))

@@ -53,16 +53,23 @@ public struct Extent: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Collects extents, merging each with the previous one when it continues it.
+/// Merges a stream of extents: holds the last one while the next ones continue it.
 struct ExtentMerger {
-    private(set) var extents: [Extent] = []
+    /// The extent being extended; not yet handed on.
+    private(set) var pending: Extent?
 
-    mutating func add(_ extent: Extent) {
-        guard extent.length > 0 else { return }
-        if let last = extents.last, last.canAbsorb(extent) {
-            extents[extents.count - 1].length += extent.length
-        } else {
-            extents.append(extent)
+    /// Takes `extent`; returns the previous pending extent when `extent` does not continue it.
+    mutating func add(_ extent: Extent) -> Extent? {
+        guard extent.length > 0 else { return nil }
+        guard let last = pending else {
+            pending = extent
+            return nil
         }
+        if last.canAbsorb(extent) {
+            pending!.length += extent.length
+            return nil
+        }
+        pending = extent
+        return last
     }
 }

@@ -21,22 +21,36 @@ struct ReadAhead: ~Copyable {
         }
     }
 
-    /// Calls `body` with each piece of `extents` in order: data pieces with their bytes
-    /// (at most `chunkSize`, never crossing a multiple of `boundary`), zero pieces whole with nil.
+    /// Calls `body` with each piece of `range` of `disk` in order: data pieces with their bytes
+    /// (at most `chunkSize`, never crossing a multiple of `boundary`), zero pieces with nil.
+    ///
+    /// The reader thread walks the extent map itself, as a stream: nothing holds the extents,
+    /// so memory is the three buffers whatever the disk. Adjacent zeros become one zero piece.
+    /// Data extents of one file separated by short zero extents (a sector bitmap of
+    /// alternating bits) are read with one `pread` into one piece, the zeros cleared in the
+    /// buffer: such a piece holds data and zeros, and its bytes are the disk's.
+    /// `disk` must not be used by `body` (its bitmap cache belongs to the reader thread until
+    /// this returns). `observe`, if given, sees every extent on the reader thread, as walked.
     ///
     /// - Throws: ``VHDError`` on a read failure, when `isCancelled` says so, or what `body` throws.
     static func forEachPiece(
-        of disk: Disk, extents: [Extent], chunkSize: Int, boundary: UInt64? = nil,
-        isCancelled: (() -> Bool)? = nil,
+        of disk: Disk, in range: Range<UInt64>, chunkSize: Int, boundary: UInt64? = nil,
+        isCancelled: (() -> Bool)? = nil, observe: ((Extent) -> Void)? = nil,
         _ body: (Piece, UnsafeRawBufferPointer?) throws(VHDError) -> Void
     ) throws(VHDError) {
+        try disk.checkRange(range)
+        // Called on the reader thread only, and finished before this returns.
+        let observer = UncheckedObserver(observe: observe)
         let files = disk.layers.map { layer in
             ReadAheadPipe.Source(file: layer.file, hasHolesInsideData: layer.blocks != nil)
         }
         let pipe = ReadAheadPipe(slotCount: 3, slotSize: chunkSize)
         let finished = DispatchGroup()
+        let walked = UncheckedDisk(disk: disk)
         DispatchQueue.global().async(group: finished) {
-            pipe.produce(extents: extents, files: files, chunkSize: chunkSize, boundary: boundary)
+            pipe.produce(
+                disk: walked.disk, range: range, files: files, chunkSize: chunkSize, boundary: boundary,
+                observe: observer.observe)
         }
         defer {
             pipe.stop()
@@ -128,50 +142,50 @@ private final class ReadAheadPipe: @unchecked Sendable {
 
     // MARK: The reader's side
 
-    func produce(extents: [Extent], files: [Source], chunkSize: Int, boundary: UInt64?) {
+    /// Walks `range` of `disk` and fills the slots with its pieces, then the end (or the
+    /// error that stopped it).
+    func produce(
+        disk: Disk, range: Range<UInt64>, files: [Source], chunkSize: Int, boundary: UInt64?,
+        observe: ((Extent) -> Void)?
+    ) {
+        var packer = PiecePacker(files: files, chunkSize: UInt64(chunkSize), boundary: boundary)
         do throws(VHDError) {
-            for extent in extents {
-                switch extent.source {
-                case .zero:
-                    guard emit(.zero(extent.start..<extent.end), from: nil, at: 0) else { return }
-                case let .data(layer, hostOffset):
-                    guard try emitData(extent, source: files[layer], hostOffset: hostOffset, chunkSize: chunkSize, boundary: boundary)
-                    else { return }
-                }
+            try disk.forEachExtent(in: range) { (extent) throws(VHDError) in
+                observe?(extent)
+                guard try packer.add(extent, to: self) else { throw ReadAheadPipe.stopped }
             }
+            guard try packer.finish(to: self) else { return }
             _ = fill(.end)
         } catch {
+            if stopRequested.load(ordering: .acquiring) { return }
             _ = fill(.failure(error))
         }
     }
 
-    /// Emits the stored parts of a data extent as data pieces and its host holes as zeros.
-    /// Returns false when asked to stop.
-    private func emitData(
-        _ extent: Extent, source: Source, hostOffset: Int64, chunkSize: Int, boundary: UInt64?
-    ) throws(VHDError) -> Bool {
-        let hostRange = hostOffset..<(hostOffset + Int64(extent.length))
-        let stored = source.hasHolesInsideData ? try source.file.storedRanges(in: hostRange) : [hostRange]
-        var position = extent.start
-        for part in stored {
-            let partStart = extent.start + UInt64(part.lowerBound - hostOffset)
-            let partEnd = extent.start + UInt64(part.upperBound - hostOffset)
-            if partStart > position {
-                guard emit(.zero(position..<partStart), from: nil, at: 0) else { return false }
-            }
-            position = partStart
-            while position < partEnd {
-                var end = min(partEnd, position + UInt64(chunkSize))
-                if let boundary { end = min(end, (position / boundary + 1) * boundary) }
-                let host = hostOffset + Int64(position - extent.start)
-                guard emit(.data(position..<end), from: source.file, at: host) else { return false }
-                position = end
-            }
+    /// Thrown inside the walk when the caller stopped the pipe; never seen by the caller.
+    static let stopped = VHDError(path: "", .cancelled)
+
+    /// Reads `span`'s bytes (host offset = virtual offset + `hostDelta`) into the next free
+    /// slot, clears `gaps` (offsets in the span), and publishes it as a data piece. Returns
+    /// false when asked to stop.
+    fileprivate func emitSpan(_ span: Range<UInt64>, file: HostFile, hostDelta: Int64, gaps: [Range<Int>]) -> Bool {
+        freeSlots.wait()
+        if stopRequested.load(ordering: .acquiring) { return false }
+        let bytes = UnsafeMutableRawBufferPointer(rebasing: buffers[nextToFill][0..<Int(span.count)])
+        do {
+            try file.read(into: bytes, at: Int64(span.lowerBound) + hostDelta)
+        } catch {
+            publish(.failure(error))  // in the slot already taken
+            return false
         }
-        if position < extent.end {
-            guard emit(.zero(position..<extent.end), from: nil, at: 0) else { return false }
-        }
+        for gap in gaps { UnsafeMutableRawBufferPointer(rebasing: bytes[gap]).initializeMemory(as: UInt8.self, repeating: 0) }
+        publish(.piece(.data(span), byteCount: bytes.count))
         return true
+    }
+
+    /// Publishes a zero piece. Returns false when asked to stop.
+    fileprivate func emitZero(_ range: Range<UInt64>) -> Bool {
+        emit(.zero(range), from: nil, at: 0)
     }
 
     /// Waits for a free slot and fills it with `piece` (reading its bytes from `file` at
@@ -205,5 +219,150 @@ private final class ReadAheadPipe: @unchecked Sendable {
         contents[nextToFill] = content
         nextToFill = (nextToFill + 1) % buffers.count
         filledSlots.signal()
+    }
+}
+
+/// The disk handed to the reader thread. `Disk` is not `Sendable` for its bitmap caches;
+/// ``ReadAhead/forEachPiece(of:in:chunkSize:boundary:isCancelled:_:)`` lets only the reader
+/// thread use it until the reader is finished, hence `@unchecked`.
+private struct UncheckedDisk: @unchecked Sendable {
+    let disk: Disk
+}
+
+/// The caller's extent observer, handed to the reader thread, which alone calls it while the
+/// caller waits for pieces, hence `@unchecked`.
+private struct UncheckedObserver: @unchecked Sendable {
+    let observe: ((Extent) -> Void)?
+}
+
+/// Turns the stream of extents into pieces, on the reader thread, holding at most one zero
+/// range, one data span and the span's gaps (fewer than `chunkSize / 512`): the memory of a
+/// piece, not of the disk.
+private struct PiecePacker {
+    /// A data piece being gathered: virtual `range`, stored at virtual offset + `hostDelta` in
+    /// `files[file]`, with zero `gaps` (offsets in the span) to clear after reading.
+    struct Span {
+        var file: Int
+        var hostDelta: Int64
+        var range: Range<UInt64>
+    }
+
+    /// A zero extent longer than this ends a span rather than being read and cleared.
+    static let longestGap: UInt64 = 64 << 10
+
+    let files: [ReadAheadPipe.Source]
+    let chunkSize: UInt64
+    let boundary: UInt64?
+    private var zeros: Range<UInt64>?
+    private var span: Span?
+    private var gaps: [Range<Int>] = []
+    /// Zeros right after the span: a gap if the next data continues the span, else zeros.
+    private var trailingZeros: Range<UInt64>?
+    private let holeMaps: [StoredRangeCache]
+
+    init(files: [ReadAheadPipe.Source], chunkSize: UInt64, boundary: UInt64?) {
+        self.files = files
+        self.chunkSize = chunkSize
+        self.boundary = boundary
+        holeMaps = files.map { StoredRangeCache(file: $0.file) }
+    }
+
+    /// Takes the next extent; returns false when the pipe was stopped.
+    mutating func add(_ extent: Extent, to pipe: ReadAheadPipe) throws(VHDError) -> Bool {
+        switch extent.source {
+        case .zero:
+            return addZeros(extent.start..<extent.end, to: pipe)
+        case let .data(layer, hostOffset):
+            let hostDelta = hostOffset - Int64(extent.start)
+            guard files[layer].hasHolesInsideData else {
+                return addStored(extent.start..<extent.end, file: layer, hostDelta: hostDelta, to: pipe)
+            }
+            // Host holes inside allocated blocks (sparse writers leave them) read as zeros.
+            var position = extent.start
+            var stopped = false
+            try holeMaps[layer].forEachStoredRange(in: hostOffset..<(hostOffset + Int64(extent.length))) { stored in
+                guard !stopped else { return }
+                let start = UInt64(stored.lowerBound - hostDelta)
+                let end = UInt64(stored.upperBound - hostDelta)
+                if start > position && !addZeros(position..<start, to: pipe) { stopped = true }
+                if !stopped && !addStored(start..<end, file: layer, hostDelta: hostDelta, to: pipe) { stopped = true }
+                position = end
+            }
+            if stopped { return false }
+            if position < extent.end { return addZeros(position..<extent.end, to: pipe) }
+            return true
+        }
+    }
+
+    /// Emits what is held; returns false when the pipe was stopped.
+    mutating func finish(to pipe: ReadAheadPipe) throws(VHDError) -> Bool {
+        guard flushSpan(to: pipe) else { return false }
+        return flushZeros(to: pipe)
+    }
+
+    private func fits(_ span: Span, upTo end: UInt64) -> Bool {
+        guard end - span.range.lowerBound <= chunkSize else { return false }
+        guard let boundary else { return true }
+        return (end - 1) / boundary == span.range.lowerBound / boundary
+    }
+
+    private mutating func addZeros(_ range: Range<UInt64>, to pipe: ReadAheadPipe) -> Bool {
+        guard !range.isEmpty else { return true }
+        if let span {
+            let gapStart = trailingZeros?.lowerBound ?? range.lowerBound
+            if range.upperBound - gapStart <= Self.longestGap && fits(span, upTo: range.upperBound) {
+                trailingZeros = gapStart..<range.upperBound
+                return true
+            }
+            guard flushSpan(to: pipe) else { return false }
+        }
+        if let held = zeros {
+            zeros = held.lowerBound..<range.upperBound  // pieces come in order, adjacent
+        } else {
+            zeros = range
+        }
+        return true
+    }
+
+    private mutating func addStored(_ range: Range<UInt64>, file: Int, hostDelta: Int64, to pipe: ReadAheadPipe) -> Bool {
+        var position = range.lowerBound
+        if let held = span, held.file == file, held.hostDelta == hostDelta, fits(held, upTo: position + 1) {
+            // Continues the span, perhaps across short zeros.
+            if let gap = trailingZeros {
+                let base = held.range.lowerBound
+                gaps.append(Int(gap.lowerBound - base)..<Int(gap.upperBound - base))
+                trailingZeros = nil
+            }
+            var end = range.upperBound
+            end = min(end, held.range.lowerBound + chunkSize)
+            if let boundary { end = min(end, (held.range.lowerBound / boundary + 1) * boundary) }
+            span!.range = held.range.lowerBound..<end
+            position = end
+        }
+        while position < range.upperBound {
+            guard flushSpan(to: pipe), flushZeros(to: pipe) else { return false }
+            var end = min(range.upperBound, position + chunkSize)
+            if let boundary { end = min(end, (position / boundary + 1) * boundary) }
+            span = Span(file: file, hostDelta: hostDelta, range: position..<end)
+            position = end
+        }
+        return true
+    }
+
+    /// Reads and publishes the span; its trailing zeros become the zeros held.
+    private mutating func flushSpan(to pipe: ReadAheadPipe) -> Bool {
+        guard let held = span else { return true }
+        span = nil
+        defer { gaps.removeAll(keepingCapacity: true) }
+        guard pipe.emitSpan(held.range, file: files[held.file].file, hostDelta: held.hostDelta, gaps: gaps) else { return false }
+        zeros = trailingZeros
+        trailingZeros = nil
+        return true
+    }
+
+    private mutating func flushZeros(to pipe: ReadAheadPipe) -> Bool {
+        guard let held = zeros else { return true }
+        zeros = nil
+        return pipe.emitZero(held)
     }
 }

@@ -18,38 +18,52 @@ extension VHDTool {
         @OptionGroup var opening: DiskOpeningOptions
         @OptionGroup var output: OutputOptions
 
-        /// One line of `map --json`, with qemu-img map's keys.
-        struct Entry: Encodable {
-            var start: UInt64
-            var length: UInt64
-            var data: Bool
-            var zero: Bool
-            var depth: Int
-            var offset: Int64?
+        func run() throws {
+            // Streamed: a disk can have billions of extents (alternating sector-bitmap bits),
+            // so each is printed as the walk finds it and none is kept.
+            var out = BufferedOutput()
+            defer { out.flush() }
+            try Disk.withOpened(at: FilePath(image), options: opening.diskOptions) { disk in
+                let files = disk.layers.map(\.file.name)
+                var first = true
+                if output.json {
+                    out.write("[\n")
+                } else {
+                    out.write("Offset          Length          Mapped to       File\n")
+                }
+                try disk.forEachExtent { extent in
+                    out.write(output.json ? jsonEntry(extent, first: first) : textLine(extent, files: files))
+                    first = false
+                }
+                if output.json { out.write("\n]\n") }
+            }
         }
 
-        func run() throws {
-            let (entries, files) = try Disk.withOpened(at: FilePath(image), options: opening.diskOptions) { disk in
-                let entries = try disk.extents().map { extent in
-                    switch extent.source {
-                    case let .zero(layer):
-                        Entry(start: extent.start, length: extent.length, data: false, zero: true, depth: layer, offset: nil)
-                    case let .data(layer, hostOffset):
-                        Entry(start: extent.start, length: extent.length, data: true, zero: false, depth: layer, offset: hostOffset)
-                    }
-                }
-                return (entries, disk.layers.map(\.file.name))
+        /// One element of `map --json`, with qemu-img map's keys, as JSONEncoder would print
+        /// it in a pretty-printed array with sorted keys (the offset only for data).
+        func jsonEntry(_ extent: Extent, first: Bool) -> String {
+            var text = first ? "  {\n" : ",\n  {\n"
+            switch extent.source {
+            case let .zero(layer):
+                text += "    \"data\" : false,\n    \"depth\" : \(layer),\n    \"length\" : \(extent.length),\n"
+            case let .data(layer, hostOffset):
+                text += "    \"data\" : true,\n    \"depth\" : \(layer),\n    \"length\" : \(extent.length),\n"
+                text += "    \"offset\" : \(hostOffset),\n"
             }
-            try output.print(entries) { entries in
-                var text = "Offset          Length          Mapped to       File\n"
-                for entry in entries {
-                    func column(_ value: String) -> String { value + String(repeating: " ", count: max(1, 16 - value.count)) }
-                    let file = entry.depth < files.count ? files[entry.depth] : "-"
-                    text += column(hexOffset(entry.start)) + column(hexOffset(entry.length))
-                        + (entry.data ? column(hexOffset(UInt64(entry.offset ?? 0))) + file : column("zero") + "")
-                        + "\n"
-                }
-                return text
+            text += "    \"start\" : \(extent.start),\n    \"zero\" : \(!extent.isData)\n  }"
+            return text
+        }
+
+        /// One line of the text table.
+        func textLine(_ extent: Extent, files: [String]) -> String {
+            func column(_ value: String) -> String { value + String(repeating: " ", count: max(1, 16 - value.count)) }
+            switch extent.source {
+            case .zero:
+                return column(hexOffset(extent.start)) + column(hexOffset(extent.length)) + column("zero") + "\n"
+            case let .data(layer, hostOffset):
+                let file = layer < files.count ? files[layer] : "-"
+                return column(hexOffset(extent.start)) + column(hexOffset(extent.length))
+                    + column(hexOffset(UInt64(hostOffset))) + file + "\n"
             }
         }
 
