@@ -12,7 +12,13 @@ final class BackgroundCommand: @unchecked Sendable {
     let pid: pid_t
     private let outPath: String
     private let errPath: String
-    private var result: ExternalTool.Output?
+    private var result: Result?
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
 
     /// Starts `vhdtool arguments`; `pauseMilliseconds` holds each replica that long before it
     /// gets its name (VHDTOOL_TEST_REPLICA_PAUSE_MS), so a test can act while a copy is under way.
@@ -41,12 +47,12 @@ final class BackgroundCommand: @unchecked Sendable {
 
     /// Waits for the process to end.
     @discardableResult
-    func wait() -> ExternalTool.Output {
+    func wait() -> Result {
         if let result { return result }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        let output = ExternalTool.Output(
+        let output = Result(
             status: exitStatus,
             stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")

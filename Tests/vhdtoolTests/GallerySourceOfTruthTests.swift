@@ -19,7 +19,7 @@ struct GallerySourceOfTruthTests {
     @Test func disksAreCheckedBeforeAnythingIsRecorded() throws {
         let gallery = try GalleryFixture()
         try gallery.standardDefinition()
-        func refused(_ path: String, _ extra: [String] = [], _ message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        func refused(_ path: String, _ message: String, extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws {
             let output = try gallery.createVersion("1.0.0", os: path, extra)
             #expect(output.status == 4, "\(path) exited \(output.status): \(output.stderr)", sourceLocation: sourceLocation)
             #expect(output.stderr.contains(message), "\(output.stderr)", sourceLocation: sourceLocation)
@@ -41,7 +41,7 @@ struct GallerySourceOfTruthTests {
             try refused(path, "is a \(format) image; the gallery publishes VHD or raw disks")
         }
         guard let os = try gallery.qemuDisk("os.vhd", size: "2M", writes: ["write -P 0x31 0 4k"]) else { return }
-        try refused(os, ["--data-vhd", os + "=64"], "LUN 64")
+        try refused(os, "LUN 64", extra: ["--data-vhd", os + "=64"])
         // With --raw, the same file is published as a raw image; it is not ready for Azure, and
         // the warning says how to make it so.
         let published = try gallery.createVersion("1.0.0", os: named, ["--raw"])
@@ -75,7 +75,8 @@ struct GallerySourceOfTruthTests {
         let link = gallery.folder.file("link-to-west")
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: west)
         try gallery.refused(["region", "add", "linked", link], status: 3, "overlaps the folder of region 'westus'")
-        try gallery.refused(["region", "add", "holder", gallery.folder.path], status: 3, "overlaps the folder of region 'westus'")
+        try gallery.refused(["region", "add", "holder", gallery.folder.path], status: 3, "holds the store's catalog")
+        try gallery.refused(["region", "add", "store", gallery.store], status: 3, "holds the store's catalog")
         try gallery.ok(["region", "add", "eastus", gallery.folder.file("regions/eastus")])
         #expect(try gallery.ok(["region", "list"]).split(separator: "\n").count == 2)
     }
@@ -140,8 +141,8 @@ struct GallerySourceOfTruthTests {
         try gallery.refused(update + ["--remove-region", "westus", "--allow-replica-deletion"], status: 4, "is the source region")
         try gallery.refused(update + ["--add-region", "northeu"], status: 4, "is already a target region")
         // A whole new list keeps the source first.
-        version = try gallery.json(update + ["--target-region", "eastus", "--target-region", "westus"])
-        #expect(names(version) == ["westus", "eastus"])
+        version = try gallery.json(update + ["--target-region", "eastus", "--target-region", "westus", "--target-region", "northeu=2"])
+        #expect(names(version) == ["westus", "eastus", "northeu"])
         try gallery.expectStoreClean(versions: ["1.0.0"])
     }
 

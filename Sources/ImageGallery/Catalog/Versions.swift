@@ -276,18 +276,6 @@ extension GalleryStore {
             try checkVersionLimit(new, in: db)
 
             var removed: [ReplicationJob] = []
-            // Regions no longer wanted: their rows and jobs go now, their files after the commit.
-            let leaving = current.regions.filter { target in !wanted.contains { $0.0.id == target.region.id } }
-            let held = leaving.flatMap { current.jobs(in: $0.region) }.filter { $0.state == .done || $0.fileSize != nil }
-            if !held.isEmpty && !update.allowReplicaDeletion {
-                let bytes = held.reduce(Int64(0)) { $0 + ($1.fileSize ?? 0) }
-                throw GalleryError.rule("removing \(leaving.map { "'\($0.region.name)'" }.joined(separator: ", ")) deletes \(held.count) replica file\(held.count == 1 ? "" : "s") (\(bytes) bytes); allow it with --allow-replica-deletion")
-            }
-            for target in leaving {
-                removed += current.jobs(in: target.region)
-                try db.execute(sql: "DELETE FROM replicationJob WHERE versionId = ? AND regionId = ?", arguments: [version.id, target.region.id])
-                _ = try target.target.delete(db)
-            }
             for (position, (region, count, type)) in wanted.enumerated() {
                 if var row = current.regions.first(where: { $0.region.id == region.id })?.target {
                     if let type, type != row.storageAccountType {
@@ -315,6 +303,18 @@ extension GalleryStore {
                     try row.insert(db)
                     try Self.insertJobs(version: version.id!, region: region.id!, disks: current.disks, indices: 1...count, in: db)
                 }
+            }
+            // Regions no longer wanted: their rows and jobs go now, their files after the commit.
+            let leaving = current.regions.filter { target in !wanted.contains { $0.0.id == target.region.id } }
+            let held = leaving.flatMap { current.jobs(in: $0.region) }.filter { $0.state == .done || $0.fileSize != nil }
+            if !held.isEmpty && !update.allowReplicaDeletion {
+                let bytes = held.reduce(Int64(0)) { $0 + ($1.fileSize ?? 0) }
+                throw GalleryError.rule("removing \(leaving.map { "'\($0.region.name)'" }.joined(separator: ", ")) deletes \(held.count) replica file\(held.count == 1 ? "" : "s") (\(bytes) bytes); allow it with --allow-replica-deletion")
+            }
+            for target in leaving {
+                removed += current.jobs(in: target.region)
+                try db.execute(sql: "DELETE FROM replicationJob WHERE versionId = ? AND regionId = ?", arguments: [version.id, target.region.id])
+                _ = try target.target.delete(db)
             }
             return (current, removed)
         }
