@@ -212,3 +212,25 @@ extension GalleryFixture {
         try gallery.expectStoreClean(versions: ["1.0.0"])
     }
 }
+
+extension GalleryConcurrencyTests {
+    @Test func deleteDuringAReplicateIsRefusedAndWithWaitLeavesNoFile() throws {
+        let gallery = try GalleryFixture()
+        guard let os = try gallery.qemuDisk("os.vhd", size: "8M", writes: ["write -P 0x26 0 1M"]) else { return }
+        try gallery.standardDefinition()
+        #expect(try gallery.createVersion("1.0.0", os: os, regions).status == 0)
+        for region in ["westus", "eastus"] { try FileManager.default.removeItem(atPath: gallery.region(region) + "/g/ubuntu/1.0.0/os-1.vhd") }
+        let replicate = try gallery.startReplicate("1.0.0", pause: 1500)
+        gallery.waitForPartialFile(in: "westus")
+        try gallery.refused(["version", "delete", "1.0.0", "--gallery", "g", "--definition", "ubuntu"], status: 3,
+                            "is being replicated by pid \(replicate.pid) on")
+        try gallery.refused(["version", "update", "1.0.0", "--gallery", "g", "--definition", "ubuntu", "--tag", "a=b", "-q"], status: 3,
+                            "is being replicated by pid \(replicate.pid) on")
+        try gallery.ok(["version", "delete", "1.0.0", "--gallery", "g", "--definition", "ubuntu", "--wait"])
+        let replicated = replicate.wait()
+        #expect([0, 2].contains(replicated.status), "\(replicated.stderr)")
+        #expect(gallery.files(under: gallery.region("westus")).isEmpty)
+        #expect(gallery.files(under: gallery.region("eastus")).isEmpty)
+        try gallery.expectStoreClean(versions: [])
+    }
+}
