@@ -113,3 +113,20 @@ struct GalleryJobTests {
         #expect(try store.check(repair: false, deep: true).problems.isEmpty)
     }
 }
+
+/// Who a lease's holder is, and whether it is alive.
+struct LeaseTests {
+    @Test func liveAndAbandonedHolders() {
+        let me = LeaseHolder.current
+        #expect(me.pid == getpid() && me.startTime > 0)
+        #expect(Lease(holder: me, expiry: 0, operation: nil).status == .alive)
+        // This pid with another start time: a process that reused the pid is not the holder.
+        var reused = me
+        reused.startTime += 1
+        #expect(Lease(holder: reused, expiry: Lease.now() + 60, operation: nil).status == .abandoned("pid \(me.pid) on \(me.host) is gone"))
+        // Another host: alive until the lease expires.
+        let other = LeaseHolder(host: me.host + "-elsewhere", pid: 1, startTime: 1)
+        #expect(Lease(holder: other, expiry: Lease.now() + 60, operation: nil).isAlive)
+        #expect(Lease(holder: other, expiry: Lease.now() - 1, operation: nil).status == .abandoned("the lease of \(other) expired"))
+    }
+}

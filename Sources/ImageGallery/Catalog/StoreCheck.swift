@@ -215,7 +215,7 @@ extension GalleryStore {
                 continue
             }
             if entry.type == S_IFREG && owned.contains(path) { continue }
-            let old = entry.modified < removeBefore
+            let old = entry.modified <= removeBefore
             if RegionFolder.Folder.isPartial(name) {
                 let final = relative + [String(name.dropFirst().split(separator: ".").dropLast(2).joined(separator: "."))]
                 if writing.contains(final.joined(separator: "/")) { continue }

@@ -162,7 +162,11 @@ final class RegionFolder {
         /// The names in this folder.
         func names() -> [String] {
             let copy = dup(descriptor)
-            guard copy >= 0, let directory = fdopendir(copy) else { return [] }
+            guard copy >= 0 else { return [] }
+            guard let directory = fdopendir(copy) else {
+                close(copy)
+                return []
+            }
             defer { closedir(directory) }
             rewinddir(directory)
             var names: [String] = []

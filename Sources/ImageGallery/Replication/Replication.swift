@@ -58,14 +58,10 @@ extension GalleryStore {
         // A create, update or delete holding the version comes first.
         var details: VersionDetails
         while true {
-            let (current, busy): (VersionDetails, String?) = try read { db in
-                let version = try Self.version(name, gallery: gallery, definition: definition, in: db)
-                let busy: String? = if let lease = version.lease, !lease.isMine, lease.isAlive {
-                    "the image version '\(name)' is held by \(lease.operation ?? "an operation") (\(lease.holder), alive)"
-                } else { nil }
-                return (try Self.details(of: version, in: db), busy)
-            }
-            details = current
+            details = try version(name, gallery: gallery, definition: definition)
+            let busy: String? = if let lease = details.lease, !lease.isMine, lease.isAlive {
+                "the image version '\(name)' is held by \(lease.operation ?? "an operation") (\(lease.holder), alive)"
+            } else { nil }
             guard let busy else { break }
             guard wait else { throw GalleryError.conflict("\(busy); try again when it is done, or wait for it with --wait") }
             Self.pause(milliseconds: 250)
@@ -207,16 +203,18 @@ extension GalleryStore {
                 }
                 folder.remove(name)
             }
-            var lastRecorded = ContinuousClock.now
+            let lastRecorded = Mutex(ContinuousClock.now)
             let options = CopyOptions(progress: { done, _ in
                 let bytes = min(done, disk.virtualSize)
                 tally.update(job, bytes: bytes)
                 progress?(ReplicationEvent(
                     region: target.region.name, doneBytes: tally.reported(job.regionId), totalBytes: tally.total(job.regionId), state: .replicating))
-                if ContinuousClock.now - lastRecorded > .seconds(1) {
-                    lastRecorded = ContinuousClock.now
-                    self.recordProgress(job: job.id!, bytes: Int64(bytes))
+                let due = lastRecorded.withLock { last in
+                    guard ContinuousClock.now - last > .seconds(1) else { return false }
+                    last = ContinuousClock.now
+                    return true
                 }
+                if due { self.recordProgress(job: job.id!, bytes: Int64(bytes)) }
             }, isCancelled: isCancelled)
             var failures: [String] = []
             for source in sources(of: disk, job: job, in: details, regions: regions) {
@@ -381,6 +379,8 @@ extension GalleryStore {
         for target in details.regions {
             let ofRegion = jobs.filter { $0.regionId == target.region.id }
             guard !ofRegion.isEmpty else { continue }
+            // A region folder that is gone holds nothing to remove.
+            if access(target.region.path, F_OK) != 0 && errno == ENOENT { continue }
             let regionFolder = try RegionFolder(target.region, others: regions)
             guard let folder = try regionFolder.folder(details.folderComponents, create: false) else { continue }
             for job in ofRegion {
