@@ -11,12 +11,13 @@ struct StoreOptions: ParsableArguments {
     var folder: String?
 
     /// Opens the store and runs `body`; a ``GalleryError`` is printed as one sentence and ends
-    /// the command with the exit code of its category (README.md, "Exit codes").
-    func run<T>(_ body: (GalleryStore) throws -> T) throws -> T {
+    /// the command with the exit code of its category (README.md, "Exit codes"). Only a
+    /// command that creates something (`creating`) creates a missing store.
+    func run<T>(creating: Bool = false, _ body: (GalleryStore) throws -> T) throws -> T {
         do {
             var environment: [String: String] = [:]
             for name in ["VHDTOOL_STORE", "XDG_DATA_HOME", "HOME"] { environment[name] = Terminal.environment(name) }
-            let store = try GalleryStore(folder: GalleryStore.location(explicit: folder, environment: environment))
+            let store = try GalleryStore(folder: GalleryStore.location(explicit: folder, environment: environment), creating: creating)
             return try body(store)
         } catch let error as GalleryError {
             throw GalleryExit(error)

@@ -14,7 +14,7 @@ struct VHDTool: ParsableCommand {
         commandName: "vhdtool",
         abstract: "Inspect, read, convert, write, resize, compact, merge, repair, digest, tag and publish Microsoft VHD disk images.",
         discussion: """
-            The image gallery: vhdtool region|gallery|definition|version ... (run by vhdtool-gallery, \
+            The image gallery: vhdtool region|gallery|definition|version|store ... (run by vhdtool-gallery, \
             installed beside vhdtool; see vhdtool gallery --help).
             """,
         version: PackageVersion.current,
@@ -24,7 +24,7 @@ struct VHDTool: ParsableCommand {
         ])
 
     /// The gallery's commands, which `vhdtool-gallery` runs.
-    static let galleryCommands: Set<String> = ["region", "gallery", "definition", "version"]
+    static let galleryCommands: Set<String> = ["region", "gallery", "definition", "version", "store"]
 
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())

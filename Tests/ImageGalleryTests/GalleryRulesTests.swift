@@ -3,6 +3,7 @@ import GRDB
 import Foundation
 import SystemPackage
 import TestSupport
+import Synchronization
 import Testing
 import VHD
 
@@ -128,46 +129,75 @@ struct GalleryStoreTests {
         #expect(LatestRule.latest(of: edited) == nil)
     }
 
-    /// A create killed mid-copy leaves the region Replicating and a temporary file beside the
-    /// replica, never a replica at its final path; `replicate` finishes it.
+    /// A create killed mid-copy leaves its lease and running jobs behind with a temporary file
+    /// beside the replica, never a replica at its final path; the version shows as abandoned,
+    /// and `replicate` takes it over and finishes it.
     @Test func replicateFinishesAnInterruptedCreate() throws {
         try definition()
         let source = try disk("a.raw")
         let created = try store.createVersion(request("1.0.0", disk: source), gallery: "g", definition: "d")
         let replica = GalleryStore.replicaPath(created, region: created.regions[0].region, disk: created.disks[0], index: 1)
-        // What a kill during the copy leaves behind.
+        // What a kill during the copy leaves behind: a lease and running jobs of a process that
+        // is gone (this pid, another start time), a partial file.
         #expect(unlink(replica.string) == 0)
         let partial = replica.removingLastComponent().appending(".os-1.vhd.abc.vhdtool-partial")
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: partial.string))
+        let host = LeaseHolder.current.host
+        let pid = Int64(LeaseHolder.current.pid)
         try store.write { db in
-            try db.execute(sql: "UPDATE versionRegion SET state = 'Replicating', progress = 40")
-            try db.execute(sql: "UPDATE version SET provisioningState = 'Creating'")
+            try db.execute(sql: "UPDATE replicationJob SET state = 'running', doneBytes = 400000, leaseHost = ?, leasePid = ?, leaseStart = 1, leaseExpiry = 0",
+                           arguments: [host, pid])
+            try db.execute(sql: "UPDATE version SET provisioningState = 'Creating', leaseOperation = 'creating', leaseHost = ?, leasePid = ?, leaseStart = 1, leaseExpiry = 0",
+                           arguments: [host, pid])
         }
         let interrupted = try store.version("1.0.0", gallery: "g", definition: "d")
-        #expect(interrupted.regions.map(\.target.state) == [.replicating, .replicating])
+        #expect(interrupted.regions.map(\.target.state) == [.unknown, .unknown])
+        #expect(interrupted.provisioningText == "Creating (abandoned: pid \(pid) on \(host) is gone)")
         #expect(LatestRule.latest(of: [interrupted]) == nil)
         let finished = try store.replicate(gallery: "g", definition: "d", version: "1.0.0")
         #expect(finished.regions.map(\.target.state) == [.completed, .completed])
-        #expect(finished.version.provisioningState == "Succeeded")
+        #expect(finished.version.provisioningState == "Succeeded" && finished.lease == nil)
         #expect(access(partial.string, F_OK) != 0)
         #expect(try store.verify(gallery: "g", definition: "d", version: "1.0.0").problems.isEmpty)
+        #expect(try store.check(repair: false, deep: true).problems.isEmpty)
     }
 
-    @Test func cancellingMarksTheRegionsFailedNotCompleted() throws {
+    /// Cancelling replication leaves the jobs pending (not Completed, not a file at a final
+    /// path); the next `replicate` resumes.
+    @Test func cancellingLeavesTheJobsPendingAndReplicateResumes() throws {
         try definition()
         let source = try disk("a.raw")
         _ = try store.createVersion(request("1.0.0", disk: source), gallery: "g", definition: "d")
-        try store.write { db in try db.execute(sql: "UPDATE versionRegion SET state = 'Unknown'") }
         for replica in ["r1", "r2"] { #expect(unlink(folder.file("\(replica)/g/d/1.0.0/os-1.vhd")) == 0) }
-        let details = try store.replicate(gallery: "g", definition: "d", version: "1.0.0", isCancelled: { true })
-        #expect(details.regions.map(\.target.state) == [.failed, .failed])
-        #expect(details.version.provisioningState == "Failed")
+        #expect(throws: GalleryError(.replication, "replication was cancelled; 'vhdtool version replicate' resumes it")) {
+            try store.replicate(gallery: "g", definition: "d", version: "1.0.0", isCancelled: { true })
+        }
+        let details = try store.version("1.0.0", gallery: "g", definition: "d")
+        #expect(details.regions.map(\.target.state) == [.unknown, .unknown])
+        #expect(details.jobs.map(\.state) == [.pending, .pending])
         for target in details.regions {
             let replica = GalleryStore.replicaPath(details, region: target.region, disk: details.disks[0], index: 1)
             #expect(access(replica.string, F_OK) != 0)
         }
         let resumed = try store.replicate(gallery: "g", definition: "d", version: "1.0.0")
         #expect(resumed.regions.map(\.target.state) == [.completed, .completed])
+    }
+
+    /// Progress reported while replicating never goes down in a region, and ends at the total.
+    @Test func progressNeverGoesBackwards() throws {
+        try definition()
+        let source = try disk("a.raw")
+        var request = request("1.0.0", disk: source, regions: ["r1=3", "r2=2"])
+        request.replicaCount = 1
+        let events = Mutex<[ReplicationEvent]>([])
+        _ = try store.createVersion(request, gallery: "g", definition: "d", progress: { event in events.withLock { $0.append(event) } })
+        let all = events.withLock { $0 }
+        #expect(!all.isEmpty)
+        for region in ["r1", "r2"] {
+            let done = all.filter { $0.region == region }.map(\.doneBytes)
+            #expect(done == done.sorted(), "\(region): \(done)")
+            #expect(all.last { $0.region == region }.map { $0.doneBytes == $0.totalBytes && $0.state == .completed } == true)
+        }
     }
 
     @Test func contentDigestIgnoresTheContainer() throws {

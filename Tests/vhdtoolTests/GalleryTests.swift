@@ -248,7 +248,7 @@ struct GalleryTests {
     }
 
     /// The OS-state tag (vhdtool tag) stands in for --os-state, only while it is bound to the
-    /// disk's content; a stale tag counts as none.
+    /// disk's content; a stale tag counts as none, and the refusal says it is stale and why.
     @Test func theOSStateTagDecidesUntilTheDiskChanges() throws {
         let gallery = try GalleryFixture()
         guard let os = try gallery.qemuDisk("os.vhd", size: "4M", writes: ["write -P 0x11 0 64k"]) else { return }
@@ -274,7 +274,7 @@ struct GalleryTests {
         // The disk changes after tagging: the tag no longer describes it.
         try gallery.plain(["write", os, "--offset", "1M", "--input", TestPaths.testImage("raw-1M.img")])
         let stale = try create("1.0.1")
-        #expect(stale.status == 4 && stale.stderr.contains("has no OS-state tag"), "\(stale.stderr)")
+        #expect(stale.status == 4 && stale.stderr.contains("has a stale OS-state tag: the content changed since it was tagged"), "\(stale.stderr)")
     }
 
     @Test func createRefusesBeforeCopyingAnything() throws {
@@ -390,7 +390,10 @@ struct GalleryTests {
         #expect(try gallery.createVersion("1.0.0", os: os, ["--target-region", "westus=3", "--target-region", "eastus=1=Premium_LRS"]).status == 0)
         let update = ["version", "update", "1.0.0", "--gallery", "g", "--definition", "ubuntu", "-q"]
         // Fewer replicas in westus, eastus left out, northeu added.
-        var version = try gallery.json(update + ["--target-region", "westus=1", "--target-region", "northeu=2", "--tag", "a=b"])
+        try gallery.refused(update + ["--target-region", "westus=1", "--target-region", "northeu=2"], status: 4,
+                            "removing 'eastus' deletes 1 replica file")
+        var version = try gallery.json(update + ["--target-region", "westus=1", "--target-region", "northeu=2", "--tag", "a=b",
+                                                 "--allow-replica-deletion"])
         #expect(((version["publishingProfile"] as? [String: Any])?["targetRegions"] as? [[String: Any]])?.map { $0["name"] as? String } == ["westus", "northeu"])
         #expect(gallery.files(under: gallery.region("westus")) == ["g/ubuntu/1.0.0/os-1.vhd"])
         #expect(gallery.files(under: gallery.region("eastus")).isEmpty)

@@ -62,6 +62,8 @@ extension GalleryStore {
         try NameRules.checkIdentifierPart(request.offer, field: "offer", maximumLength: 64)
         try NameRules.checkIdentifierPart(request.sku, field: "SKU", maximumLength: 64)
         try NameRules.checkTags(request.tags)
+        try NameRules.checkURI(request.privacyStatementUri, field: "privacy statement URI")
+        try NameRules.checkURI(request.releaseNoteUri, field: "release note URI")
         try Self.checkRange(request.minVCPUs, request.maxVCPUs, property: "recommended.vCPUs")
         try Self.checkRange(request.minMemoryMB, request.maxMemoryMB, property: "recommended.memory")
         let endOfLife = try request.endOfLifeDate.map { (text) throws(GalleryError) in try GalleryDate.endOfLife(text).description }
@@ -120,6 +122,7 @@ extension GalleryStore {
     @discardableResult
     public func updateDefinition(_ name: String, gallery: String, _ update: DefinitionUpdate) throws(GalleryError) -> ImageDefinition {
         if let tags = update.tags { try NameRules.checkTags(tags) }
+        if let uri = update.releaseNoteUri { try NameRules.checkURI(uri, field: "release note URI") }
         let endOfLife: String?? = try update.endOfLifeDate.map { (text) throws(GalleryError) in
             try text.map { (text) throws(GalleryError) in try GalleryDate.endOfLife(text).description }
         }

@@ -6,17 +6,24 @@
 /// that is Completed in at least one region. End-of-life does not exclude a version.
 public enum LatestRule {
     /// The latest of `versions` (all of one definition), or nil when none qualifies.
-    public static func latest(of versions: [VersionDetails], region: String? = nil) -> VersionDetails? {
-        versions.filter { isCandidate($0, region: region) }.max { $0.version.number < $1.version.number }
+    /// `isPresent` says whether a Completed region's replica files are all there; a region
+    /// counts only when they are.
+    public static func latest(
+        of versions: [VersionDetails], region: String? = nil,
+        isPresent: (VersionDetails, VersionDetails.Target) -> Bool = { _, _ in true }
+    ) -> VersionDetails? {
+        versions.sorted { $0.version.number > $1.version.number }.first { isCandidate($0, region: region, isPresent: isPresent) }
     }
 
     /// Whether `details` may be "latest" in `region` (or anywhere when nil).
-    public static func isCandidate(_ details: VersionDetails, region: String?) -> Bool {
+    public static func isCandidate(
+        _ details: VersionDetails, region: String?, isPresent: (VersionDetails, VersionDetails.Target) -> Bool = { _, _ in true }
+    ) -> Bool {
         guard let region else {
-            return !details.version.excludeFromLatest && details.regions.contains { $0.target.state == .completed }
+            return !details.version.excludeFromLatest && details.regions.contains { $0.target.state == .completed && isPresent(details, $0) }
         }
         guard let target = details.regions.first(where: { $0.region.name.lowercased() == region.lowercased() }) else { return false }
         let excluded = target.target.excludeFromLatest ?? details.version.excludeFromLatest
-        return !excluded && target.target.state == .completed
+        return !excluded && target.target.state == .completed && isPresent(details, target)
     }
 }

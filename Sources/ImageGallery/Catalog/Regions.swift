@@ -5,16 +5,28 @@ extension GalleryStore {
     /// Adds a region whose replicas live under `path` (created if missing; kept absolute).
     /// The first region added is the default region.
     ///
-    /// - Throws: ``GalleryError``: a bad name, a name taken, or a folder that cannot be made.
+    /// Regions never share a folder: the new folder must neither be, nor hold, nor lie in
+    /// another region's folder (compared by real paths and by device and inode, both ways),
+    /// nor hold the store's folder.
+    ///
+    /// - Throws: ``GalleryError``: a bad name, a name taken, a folder another region uses, or a
+    ///   folder that cannot be made.
     @discardableResult
     public func addRegion(_ name: String, path: String, makeDefault: Bool = false) throws(GalleryError) -> Region {
         try NameRules.checkResourceName(name, kind: "region")
         let folder = Self.absolute(FilePath(path))
+        if RegionFolder.contains(folder.string, self.folder.string) {
+            throw GalleryError.conflict("the folder '\(folder)' holds the store's catalog ('\(self.folder)'); give the region a folder of its own")
+        }
+        // Checked before the folder is made (nothing is left behind when refused) and again,
+        // with the folder there, in the transaction that records the region.
+        try Self.refuseOverlap(folder, with: regions())
         try Self.makeFolders(folder)
         return try write { db in
             if try Region.filter(Column("name").collating(.nocase) == name).fetchOne(db) != nil {
                 throw GalleryError.conflict("a region named '\(name)' already exists in the store")
             }
+            try Self.refuseOverlap(folder, with: Region.fetchAll(db))
             let isFirst = try Region.fetchCount(db) == 0
             if makeDefault { try db.execute(sql: "UPDATE region SET isDefault = 0") }
             var region = Region(id: nil, name: name, path: folder.string, isDefault: isFirst || makeDefault)
@@ -50,6 +62,12 @@ extension GalleryStore {
             if region.isDefault {
                 try db.execute(sql: "UPDATE region SET isDefault = 1 WHERE id = (SELECT MIN(id) FROM region)")
             }
+        }
+    }
+
+    static func refuseOverlap(_ folder: FilePath, with regions: [Region]) throws(GalleryError) {
+        for other in regions where RegionFolder.overlap(folder.string, other.path) {
+            throw GalleryError.conflict("the folder '\(folder)' overlaps the folder of region '\(other.name)' ('\(other.path)'): regions cannot share a folder or lie one inside the other")
         }
     }
 

@@ -25,14 +25,33 @@ public struct GalleryStore: Sendable {
     /// The catalog's file name inside the store folder.
     public static let catalogName = "catalog.sqlite"
 
-    /// Opens the store in `folder`, creating the folder and the catalog when missing, and
-    /// migrates the catalog to the current schema.
+    /// Opens the store in `folder` and migrates the catalog to the current schema. With
+    /// `creating`, a missing folder and catalog are made; without it (what a command that only
+    /// reads or changes existing things does) a missing store is an error naming the path.
+    /// A catalog file that is empty or not a SQLite database is an error, never a new store.
     ///
-    /// - Throws: ``GalleryError`` (category io) when the folder or catalog cannot be made or opened.
-    public init(folder: FilePath, limits: StoreLimits = StoreLimits()) throws(GalleryError) {
+    /// - Throws: ``GalleryError``: not found (no store there), io (the folder or catalog cannot
+    ///   be made, opened or read, or the catalog is damaged).
+    public init(folder: FilePath, limits: StoreLimits = StoreLimits(), creating: Bool = true) throws(GalleryError) {
         self.folder = folder
         self.limits = limits
-        try Self.makeFolders(folder)
+        let catalog = folder.appending(Self.catalogName)
+        var status = stat()
+        if stat(catalog.string, &status) == 0 {
+            guard (status.st_mode & S_IFMT) == S_IFREG else {
+                throw GalleryError(.io, "the catalog '\(catalog)' is not a regular file")
+            }
+            guard status.st_size > 0 else {
+                throw GalleryError(.io, "the catalog '\(catalog)' is empty (0 bytes): it is damaged, not a new store; restore it from a backup or move it away")
+            }
+        } else if errno == ENOENT {
+            guard creating else {
+                throw GalleryError.notFound("there is no store at '\(folder)' (no \(Self.catalogName) there); check --store or VHDTOOL_STORE, or create it with 'vhdtool region add' or 'vhdtool gallery create'")
+            }
+            try Self.makeFolders(folder)
+        } else {
+            throw GalleryError(.io, "the catalog '\(catalog)' cannot be opened: \(Errno(rawValue: errno))")
+        }
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(60)
@@ -41,8 +60,10 @@ public struct GalleryStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
-            database = try DatabaseQueue(path: folder.appending(Self.catalogName).string, configuration: configuration)
+            database = try DatabaseQueue(path: catalog.string, configuration: configuration)
             try Self.migrator.migrate(database)
+        } catch let error as GalleryError {
+            throw error
         } catch {
             throw GalleryError(.io, "the catalog in '\(folder)' cannot be opened: \(error)")
         }
@@ -183,6 +204,44 @@ public struct GalleryStore: Sendable {
                 t.column("details", .text)
                 t.uniqueKey(["versionId", "regionId"])
             }
+        }
+        migrator.registerMigration("v2: leases, replication jobs") { db in
+            try db.alter(table: "version") { t in
+                t.add(column: "leaseOperation", .text)
+                t.add(column: "leaseHost", .text)
+                t.add(column: "leasePid", .integer)
+                t.add(column: "leaseStart", .integer)
+                t.add(column: "leaseExpiry", .double)
+            }
+            try db.create(table: "replicationJob") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("version", onDelete: .cascade).notNull()
+                t.belongsTo("region", onDelete: .restrict).notNull()
+                t.belongsTo("versionDisk", onDelete: .cascade).notNull()
+                t.column("replicaIndex", .integer).notNull()
+                t.column("state", .text).notNull()
+                t.column("fileSize", .integer)
+                t.column("digest", .text)
+                t.column("details", .text)
+                t.column("doneBytes", .integer).notNull().defaults(to: 0)
+                t.column("leaseHost", .text)
+                t.column("leasePid", .integer)
+                t.column("leaseStart", .integer)
+                t.column("leaseExpiry", .double)
+                t.uniqueKey(["versionId", "regionId", "versionDiskId", "replicaIndex"])
+            }
+            // Versions made before jobs: one job per replica; a Completed region's replicas
+            // are done (their file size is recorded when `replicate` or `store check` next
+            // looks at them), any other region's are pending.
+            try db.execute(sql: """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+                INSERT INTO replicationJob (versionId, regionId, versionDiskId, replicaIndex, state, digest, doneBytes)
+                SELECT r.versionId, r.regionId, d.id, n.i,
+                       CASE r.state WHEN 'Completed' THEN 'done' ELSE 'pending' END,
+                       CASE r.state WHEN 'Completed' THEN d.digest END,
+                       CASE r.state WHEN 'Completed' THEN d.virtualSize ELSE 0 END
+                FROM versionRegion r JOIN versionDisk d ON d.versionId = r.versionId JOIN n ON n.i <= r.replicaCount
+                """)
         }
         return migrator
     }

@@ -39,6 +39,8 @@ public struct VersionRequest: Sendable, Equatable {
     public var tags: [String: String] = [:]
     /// The OS state of an untagged OS disk (a tagged disk's tag must agree with it if given).
     public var osState: GalleryOSState?
+    /// Take a source whose name ends in `.vhd` but holds no VHD as a raw image.
+    public var allowRaw = false
 
     public init(name: String, osDisk: String) {
         self.name = name
@@ -58,6 +60,12 @@ public struct VersionUpdate: Sendable, Equatable {
     public var regionExcludeFromLatest: [String: Bool?] = [:]
     public var endOfLifeDate: String??
     public var tags: [String: String]?
+    /// Regions to add (`NAME[=COUNT[=TYPE]]`), after the current ones.
+    public var addRegions: [String] = []
+    /// Regions to remove; never the version's first (source) region.
+    public var removeRegions: [String] = []
+    /// Let a region that holds replicas be removed (Azure's `allowDeletionOfReplicatedLocations`).
+    public var allowReplicaDeletion = false
 
     public init() {}
 }
@@ -101,15 +109,18 @@ extension GalleryStore {
         // The disks: open, measure, and match the definition.
         var facts: [(DiskFacts, path: String, lun: Int?)] = []
         for disk in disks {
-            let fact = try DiskFacts.gather(path: FilePath(disk.path), options: CopyOptions(isCancelled: isCancelled))
+            let fact = try DiskFacts.gather(path: FilePath(disk.path), allowRaw: request.allowRaw, options: CopyOptions(isCancelled: isCancelled))
             guard fact.virtualSize < limits.diskSizeLimit else {
                 throw .rule("the disk '\(disk.path)' is \(fact.virtualSize) bytes; image disks must be smaller than 2 TiB (\(limits.diskSizeLimit) bytes)")
             }
             facts.append((fact, disk.path, disk.lun))
         }
         try Self.checkOSDisk(facts[0].0, path: facts[0].path, request: request, definition: definition, warn: warn)
+        for (fact, path, _) in facts where !fact.azureProblems.isEmpty {
+            warn("the disk '\(path)' is not ready for Azure as it is (\(fact.azureProblems.joined(separator: "; "))); the gallery's replicas are dynamic VHDs written by vhdtool, which Azure does not take either; for an upload to Azure, make a fixed VHD of a whole number of MiB with 'vhdtool convert --azure'")
+        }
 
-        try write { db in
+        let versionId: Int64 = try write { db in
             let definition = try Self.definition(definitionName, gallery: galleryName, in: db)
             try Self.refuseTakenVersion(request.name, definition: definition, in: db)
             let regions = try Self.resolveTargets(targets, in: db)
@@ -120,12 +131,15 @@ extension GalleryStore {
                 storageAccountType: request.storageAccountType ?? .standardLRS, excludeFromLatest: request.excludeFromLatest,
                 endOfLifeDate: endOfLife, tags: request.tags, publishedDate: GalleryDate.now.description,
                 provisioningState: "Creating")
+            version.setLease(.mine("creating"))
             try version.insert(db)
+            var versionDisks: [VersionDisk] = []
             for (fact, path, lun) in facts {
                 var disk = VersionDisk(
                     id: nil, versionId: version.id!, lun: lun, sourcePath: Self.absolute(FilePath(path)).string,
                     virtualSize: fact.virtualSize, occupiedBytes: fact.occupiedBytes, digest: fact.digest)
                 try disk.insert(db)
+                versionDisks.append(disk)
             }
             for (position, (region, target)) in regions.enumerated() {
                 var row = VersionRegion(
@@ -134,10 +148,29 @@ extension GalleryStore {
                     excludeFromLatest: Self.flag(for: region, in: request.regionExcludeFromLatest),
                     state: .unknown, progress: 0, details: nil)
                 try row.insert(db)
+                try Self.insertJobs(version: version.id!, region: region.id!, disks: versionDisks, indices: 1...target.replicaCount, in: db)
             }
+            return version.id!
         }
-        return try replicate(
-            gallery: galleryName, definition: definitionName, version: request.name, progress: progress, isCancelled: isCancelled)
+        return try finishWork(on: versionId, progress: progress, isCancelled: isCancelled)
+    }
+
+    /// Runs the version's jobs while this process holds its lease, then settles its state and
+    /// releases the lease (also when replication fails or is cancelled).
+    func finishWork(
+        on versionId: Int64, progress: (@Sendable (ReplicationEvent) -> Void)?, isCancelled: (@Sendable () -> Bool)?
+    ) throws(GalleryError) -> VersionDetails {
+        do {
+            try runJobs(version: versionId, progress: progress, isCancelled: isCancelled)
+        } catch {
+            _ = try? settle(version: versionId)
+            releaseLease(version: versionId)
+            throw error
+        }
+        guard let details = try settle(version: versionId) else {
+            throw GalleryError.notFound("the image version was deleted while it was being replicated")
+        }
+        return details
     }
 
     /// Every version of a definition, highest first.
@@ -159,7 +192,9 @@ extension GalleryStore {
     public func latestVersion(gallery: String, definition: String, region: String? = nil) throws(GalleryError) -> VersionDetails {
         if let region { _ = try read { db in try Self.region(region, in: db) } }
         let all = try versions(gallery: gallery, definition: definition)
-        if let latest = LatestRule.latest(of: all, region: region) { return latest }
+        let regions = try self.regions()
+        let present = { (details: VersionDetails, target: VersionDetails.Target) in self.replicasPresent(details, in: target, regions: regions) }
+        if let latest = LatestRule.latest(of: all, region: region, isPresent: present) { return latest }
         if let region {
             throw .notFound("no latest image version of '\(definition)' is available in the '\(region)' region (none there is Completed and not excluded from latest)")
         }
@@ -167,33 +202,45 @@ extension GalleryStore {
     }
 
     /// Changes what may change on a published version, then replicates regions added or grown.
+    ///
+    /// Target regions change by a whole new list (`targetRegions`) or by regions added and
+    /// removed. The version's first target region (its source, Azure's `location`) stays and
+    /// stays first. A region that holds replicas goes only with `allowReplicaDeletion`; its
+    /// files are removed (through the region folder, never following a link) once the catalog
+    /// no longer lists them.
+    ///
+    /// - Parameter wait: when another process holds the version, wait for it instead of refusing.
     public func updateVersion(
         _ name: String, gallery: String, definition: String, _ update: VersionUpdate,
-        progress: (@Sendable (ReplicationEvent) -> Void)? = nil, isCancelled: (@Sendable () -> Bool)? = nil
+        progress: (@Sendable (ReplicationEvent) -> Void)? = nil, isCancelled: (@Sendable () -> Bool)? = nil, wait: Bool = false
     ) throws(GalleryError) -> VersionDetails {
         if let tags = update.tags { try NameRules.checkTags(tags) }
         if let count = update.replicaCount, !TargetRegion.replicaCountRange.contains(count) {
             throw .rule("the default replica count \(count) is out of range; it must be between 1 and 100")
         }
+        if update.targetRegions != nil && !(update.addRegions.isEmpty && update.removeRegions.isEmpty) {
+            throw .rule("give either the whole list of target regions or regions to add and remove, not both")
+        }
         let endOfLife: String?? = try update.endOfLifeDate.map { (text) throws(GalleryError) in
             try text.map { (text) throws(GalleryError) in try GalleryDate.endOfLife(text).description }
         }
-        var removedFiles: [FilePath] = []
         let before = try self.version(name, gallery: gallery, definition: definition)
         let parsed = try update.targetRegions.map { (arguments) throws(GalleryError) in
             try Self.parseTargetsNotingTypes(arguments, defaultCount: update.replicaCount ?? before.version.replicaCount,
                                   defaultType: before.version.storageAccountType)
         }
-        try write { db in
-            var current = try Self.details(of: Self.version(name, gallery: gallery, definition: definition, in: db), in: db)
-            var version = current.version
+        let added = try Self.parseTargetsNotingTypes(
+            update.addRegions, defaultCount: update.replicaCount ?? before.version.replicaCount, defaultType: before.version.storageAccountType)
+        let (previous, removed): (VersionDetails, [ReplicationJob]) = try withVersionLease(
+            name, gallery: gallery, definition: definition, operation: "updating", wait: wait
+        ) { version, db in
+            let current = try Self.details(of: version, in: db)
             if let value = update.replicaCount { version.replicaCount = value }
             if let value = update.excludeFromLatest { version.excludeFromLatest = value }
             if let value = endOfLife { version.endOfLifeDate = value }
             if let value = update.tags { version.tags = value }
             version.provisioningState = "Updating"
             try version.update(db)
-            current.version = version
 
             var wanted: [(Region, count: Int, type: StorageAccountType?)]
             if let parsed {
@@ -201,27 +248,45 @@ extension GalleryStore {
                 wanted = zip(resolved, parsed).map { ($0.0, $0.1.replicaCount, $1.typeGiven ? $1.target.storageType : nil) }
             } else {
                 wanted = current.regions.map { ($0.region, update.replicaCount ?? $0.target.replicaCount, nil) }
+                for regionName in update.removeRegions {
+                    let region = try Self.region(regionName, in: db)
+                    guard wanted.contains(where: { $0.0.id == region.id }) else {
+                        throw GalleryError.rule("the region '\(region.name)' is not a target region of the image version '\(name)'")
+                    }
+                    wanted.removeAll { $0.0.id == region.id }
+                }
+                for (target, typeGiven) in added {
+                    let region = try Self.region(target.name, in: db)
+                    guard !wanted.contains(where: { $0.0.id == region.id }) else {
+                        throw GalleryError.rule("the region '\(region.name)' is already a target region of the image version '\(name)'")
+                    }
+                    wanted.append((region, target.replicaCount, typeGiven ? target.storageType : nil))
+                }
+            }
+            guard !wanted.isEmpty else { throw GalleryError.rule("an image version needs at least one target region") }
+            // The source region stays, and stays first.
+            if let source = current.regions.first {
+                guard let index = wanted.firstIndex(where: { $0.0.id == source.region.id }) else {
+                    throw GalleryError.rule("the region '\(source.region.name)' is the source region of the image version '\(name)' (its location, the first target region) and cannot be removed")
+                }
+                wanted.insert(wanted.remove(at: index), at: 0)
             }
             try Self.checkRegionFlags(update.regionExcludeFromLatest.keys, regions: wanted.map(\.0))
-            let added = wanted.map(\.0).filter { region in !current.regions.contains { $0.region.id == region.id } }
-            try checkVersionLimit(added, in: db)
-            // Regions no longer wanted: their rows go now, their files after the commit.
-            for target in current.regions where !wanted.contains(where: { $0.0.id == target.region.id }) {
-                _ = try target.target.delete(db)
-                removedFiles += Self.replicaPaths(current, region: target.region, count: target.target.replicaCount)
-            }
+            let new = wanted.map(\.0).filter { region in !current.regions.contains { $0.region.id == region.id } }
+            try checkVersionLimit(new, in: db)
+
+            var removed: [ReplicationJob] = []
             for (position, (region, count, type)) in wanted.enumerated() {
                 if var row = current.regions.first(where: { $0.region.id == region.id })?.target {
                     if let type, type != row.storageAccountType {
                         throw GalleryError.rule("the storage account type of region '\(region.name)' is not updatable (it is \(row.storageAccountType.rawValue))")
                     }
                     if count < row.replicaCount {
-                        removedFiles += Self.replicaPaths(current, region: region, count: row.replicaCount).filter { path in
-                            !Self.replicaPaths(current, region: region, count: count).contains(path)
-                        }
+                        removed += current.jobs(in: region).filter { $0.replicaIndex > count }
+                        try db.execute(sql: "DELETE FROM replicationJob WHERE versionId = ? AND regionId = ? AND replicaIndex > ?",
+                                       arguments: [version.id, region.id, count])
                     } else if count > row.replicaCount {
-                        row.state = .unknown
-                        row.progress = 0
+                        try Self.insertJobs(version: version.id!, region: region.id!, disks: current.disks, indices: (row.replicaCount + 1)...count, in: db)
                     }
                     row.replicaCount = count
                     row.position = position
@@ -236,30 +301,52 @@ extension GalleryStore {
                         excludeFromLatest: update.regionExcludeFromLatest.first { $0.key.lowercased() == region.name.lowercased() }?.value ?? nil,
                         state: .unknown, progress: 0, details: nil)
                     try row.insert(db)
+                    try Self.insertJobs(version: version.id!, region: region.id!, disks: current.disks, indices: 1...count, in: db)
                 }
             }
-            guard !wanted.isEmpty else { throw GalleryError.rule("an image version needs at least one target region") }
+            // Regions no longer wanted: their rows and jobs go now, their files after the commit.
+            let leaving = current.regions.filter { target in !wanted.contains { $0.0.id == target.region.id } }
+            let held = leaving.flatMap { current.jobs(in: $0.region) }.filter { $0.state == .done || $0.fileSize != nil }
+            if !held.isEmpty && !update.allowReplicaDeletion {
+                let bytes = held.reduce(Int64(0)) { $0 + ($1.fileSize ?? 0) }
+                throw GalleryError.rule("removing \(leaving.map { "'\($0.region.name)'" }.joined(separator: ", ")) deletes \(held.count) replica file\(held.count == 1 ? "" : "s") (\(bytes) bytes); allow it with --allow-replica-deletion")
+            }
+            for target in leaving {
+                removed += current.jobs(in: target.region)
+                try db.execute(sql: "DELETE FROM replicationJob WHERE versionId = ? AND regionId = ?", arguments: [version.id, target.region.id])
+                _ = try target.target.delete(db)
+            }
+            return (current, removed)
         }
-        for path in removedFiles { Self.removeReplica(path) }
-        return try replicate(gallery: gallery, definition: definition, version: name, progress: progress, isCancelled: isCancelled)
+        let versionId = previous.version.id!
+        do {
+            try removeReplicas(removed, of: previous, regions: try regions())
+        } catch {
+            releaseLease(version: versionId)
+            throw error
+        }
+        return try finishWork(on: versionId, progress: progress, isCancelled: isCancelled)
     }
 
-    /// Deletes a version from the catalog, then its replicas.
-    public func deleteVersion(_ name: String, gallery: String, definition: String) throws(GalleryError) {
-        let details: VersionDetails = try write { db in
-            let details = try Self.details(of: Self.version(name, gallery: gallery, definition: definition, in: db), in: db)
-            _ = try details.version.delete(db)
-            return details
+    /// Deletes a version: marks it Deleting under this process's lease, removes its replicas
+    /// (through the region folders, never following a link), then removes it from the catalog.
+    /// A version that another live process creates, updates or replicates is refused (or,
+    /// with `wait`, waited for); one whose holder is gone is taken over.
+    public func deleteVersion(_ name: String, gallery: String, definition: String, wait: Bool = false) throws(GalleryError) {
+        let details = try withVersionLease(name, gallery: gallery, definition: definition, operation: "deleting", wait: wait) { version, db in
+            version.provisioningState = "Deleting"
+            try version.update(db)
+            return try Self.details(of: version, in: db)
         }
-        for target in details.regions {
-            for path in Self.replicaPaths(details, region: target.region, count: target.target.replicaCount) {
-                Self.removeReplica(path)
-            }
-            let folder = Self.replicaFolder(details, region: target.region)
-            rmdir(folder.string)
-            rmdir(folder.removingLastComponent().string)
-            rmdir(folder.removingLastComponent().removingLastComponent().string)
+        let regions = try self.regions()
+        do {
+            try removeReplicas(details.jobs, of: details, regions: regions)
+        } catch {
+            releaseLease(version: details.version.id!)
+            throw error
         }
+        removeEmptyFolders(of: details, regions: regions)
+        try write { db in _ = try ImageVersion.deleteOne(db, key: details.version.id) }
     }
 
     /// The cost of a version as it stands: its disks' occupied sizes replicated to its target
@@ -285,20 +372,66 @@ extension GalleryStore {
         return version
     }
 
+    /// Everything about a version, with the names it holds checked again (a catalog changed
+    /// behind the store's back must not turn into paths) and each region's state and progress
+    /// derived from its jobs.
     static func details(of version: ImageVersion, in db: Database) throws -> VersionDetails {
         guard let definition = try ImageDefinition.fetchOne(db, key: version.definitionId),
               let gallery = try Gallery.fetchOne(db, key: definition.galleryId) else {
             throw GalleryError(.io, "the catalog is inconsistent: version \(version.name) has no definition or gallery")
         }
+        try NameRules.checkStoredName(gallery.name, kind: "gallery")
+        try NameRules.checkStoredName(definition.name, kind: "image definition")
+        do {
+            _ = try VersionNumber(parsing: version.name)
+        } catch {
+            throw GalleryError(.io, "the catalog is damaged: it holds the image version name '\(version.name)', which is not a valid name; run 'vhdtool store check'")
+        }
         let disks = try VersionDisk.filter(Column("versionId") == version.id).fetchAll(db).sorted { ($0.lun ?? -1) < ($1.lun ?? -1) }
+        let jobs = try ReplicationJob.filter(Column("versionId") == version.id).order(Column("id")).fetchAll(db)
         let rows = try VersionRegion.filter(Column("versionId") == version.id).order(Column("position")).fetchAll(db)
         let targets = try rows.map { (row) throws -> VersionDetails.Target in
             guard let region = try Region.fetchOne(db, key: row.regionId) else {
                 throw GalleryError(.io, "the catalog is inconsistent: a target region of version \(version.name) is missing")
             }
+            try NameRules.checkStoredName(region.name, kind: "region")
+            var row = row
+            Self.derive(&row, from: jobs.filter { $0.regionId == region.id }, disks: disks)
             return VersionDetails.Target(region: region, target: row)
         }
-        return VersionDetails(gallery: gallery, definition: definition, version: version, disks: disks, regions: targets)
+        return VersionDetails(gallery: gallery, definition: definition, version: version, disks: disks, regions: targets, jobs: jobs)
+    }
+
+    /// A region's state from its jobs: Failed when one failed, Completed when all are done,
+    /// Replicating while one runs (under a live lease) or some are done, else Unknown.
+    /// Progress is the bytes of its done and running jobs over all of its bytes.
+    static func derive(_ row: inout VersionRegion, from jobs: [ReplicationJob], disks: [VersionDisk]) {
+        let sizes = Dictionary(disks.map { ($0.id!, Int64($0.virtualSize)) }) { first, _ in first }
+        let total = jobs.reduce(Int64(0)) { $0 + (sizes[$1.versionDiskId] ?? 0) }
+        let done = jobs.reduce(Int64(0)) { sum, job in
+            let size = sizes[job.versionDiskId] ?? 0
+            switch job.state {
+            case .done: return sum + size
+            case .running: return sum + min(job.doneBytes, size)
+            case .pending, .failed: return sum
+            }
+        }
+        let running = jobs.contains { $0.state == .running && ($0.lease?.isAlive ?? false) }
+        if let failed = jobs.first(where: { $0.state == .failed }) {
+            row.state = .failed
+            row.details = failed.details
+        } else if !jobs.isEmpty && jobs.allSatisfy({ $0.state == .done }) {
+            row.state = .completed
+            row.details = nil
+        } else if running || jobs.contains(where: { $0.state == .done }) {
+            row.state = .replicating
+            row.details = nil
+        } else {
+            row.state = .unknown
+            row.details = nil
+        }
+        let percent = total == 0 ? 0 : Int(done * 100 / total)
+        row.progress = row.state == .completed ? 100 : min(percent, 99)
     }
 
     static func refuseTakenVersion(_ name: String, definition: ImageDefinition, in db: Database) throws {
@@ -364,7 +497,9 @@ extension GalleryStore {
         var seen: Set<Int> = []
         for (index, disk) in request.dataDisks.enumerated() {
             let lun = disk.lun ?? index
-            guard lun >= 0 else { throw .rule("the LUN \(lun) of '\(disk.path)' is negative") }
+            guard (0...63).contains(lun) else {
+                throw .rule("the LUN \(lun) of '\(disk.path)' is out of range; a data disk's LUN is between 0 and 63")
+            }
             guard seen.insert(lun).inserted else {
                 throw .rule("Duplicated lun numbers have been detected: LUN \(lun) is given to more than one data disk")
             }
@@ -409,6 +544,9 @@ extension GalleryStore {
         case let (nil, given?):
             state = given
         case (nil, nil):
+            if let stale = facts.staleTag {
+                throw .rule("the OS disk '\(path)' has a stale OS-state tag: \(stale); tag it again (vhdtool tag) or give --os-state generalized|specialized")
+            }
             throw .rule("the OS disk '\(path)' has no OS-state tag; tag it (vhdtool tag) or give --os-state generalized|specialized")
         }
         guard state == definition.osState else {

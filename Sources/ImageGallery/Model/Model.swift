@@ -118,10 +118,34 @@ public struct ImageVersion: Codable, Sendable, Equatable, FetchableRecord, Mutab
     public var endOfLifeDate: String?
     public var tags: [String: String]
     public var publishedDate: String
-    /// Creating, Updating, Succeeded (every region Completed) or Failed (some region Failed).
+    /// Creating, Updating, Deleting, Succeeded (every region Completed) or Failed (some
+    /// region Failed).
     public var provisioningState: String
+    /// Who holds the version while a create, update or delete works on it (nil: nobody).
+    public var leaseOperation: String?
+    public var leaseHost: String?
+    public var leasePid: Int64?
+    public var leaseStart: Int64?
+    /// Unix seconds; renewed by the holder's heartbeat.
+    public var leaseExpiry: Double?
+
+    /// The version's lease, when one is recorded.
+    public var lease: Lease? {
+        guard let leaseHost, let leasePid, let leaseStart, let leaseExpiry else { return nil }
+        return Lease(
+            holder: LeaseHolder(host: leaseHost, pid: Int32(truncatingIfNeeded: leasePid), startTime: UInt64(leaseStart)),
+            expiry: leaseExpiry, operation: leaseOperation)
+    }
 
     public var number: VersionNumber { VersionNumber(major: major, minor: minor, patch: patch) }
+
+    mutating func setLease(_ lease: Lease?) {
+        leaseOperation = lease?.operation
+        leaseHost = lease?.holder.host
+        leasePid = lease.map { Int64($0.holder.pid) }
+        leaseStart = lease.map { Int64($0.holder.startTime) }
+        leaseExpiry = lease?.expiry
+    }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
@@ -165,6 +189,59 @@ public struct VersionRegion: Codable, Sendable, Equatable, FetchableRecord, Muta
     public var progress: Int
     /// Why replication failed, when it did.
     public var details: String?
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// The state of one replication job.
+public enum JobState: String, Codable, Sendable, Equatable, CaseIterable {
+    /// Not made yet (or found missing or resized): the next `replicate` makes it.
+    case pending
+    /// Being made by the holder of the job's lease.
+    case running
+    /// Made and checked: the file has the recorded size and content digest.
+    case done
+    /// Could not be made; ``ReplicationJob/details`` says why.
+    case failed
+}
+
+/// One replica to make: a disk of a version in a region, replica number `replicaIndex` (from
+/// 1). A region's replication state is derived from its jobs (``VersionDetails/Target``).
+public struct ReplicationJob: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "replicationJob"
+    public var id: Int64?
+    public var versionId: Int64
+    public var regionId: Int64
+    public var versionDiskId: Int64
+    public var replicaIndex: Int
+    public var state: JobState
+    /// The replica file's size in bytes, recorded when the job was done.
+    public var fileSize: Int64?
+    /// The replica's content digest, recorded when the job was done.
+    public var digest: String?
+    /// Why the job failed.
+    public var details: String?
+    /// Bytes of the disk copied so far (the disk's virtual size when done).
+    public var doneBytes: Int64
+    public var leaseHost: String?
+    public var leasePid: Int64?
+    public var leaseStart: Int64?
+    public var leaseExpiry: Double?
+
+    /// The job's lease, while it runs.
+    public var lease: Lease? {
+        guard let leaseHost, let leasePid, let leaseStart, let leaseExpiry else { return nil }
+        return Lease(
+            holder: LeaseHolder(host: leaseHost, pid: Int32(truncatingIfNeeded: leasePid), startTime: UInt64(leaseStart)),
+            expiry: leaseExpiry, operation: "replicating")
+    }
+
+    mutating func setLease(_ lease: Lease?) {
+        leaseHost = lease?.holder.host
+        leasePid = lease.map { Int64($0.holder.pid) }
+        leaseStart = lease.map { Int64($0.holder.startTime) }
+        leaseExpiry = lease?.expiry
+    }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -63,6 +63,35 @@ public enum NameRules {
         return tags
     }
 
+    /// Checks a URI field: it must be an absolute http or https URI with a host (as the
+    /// service's URI fields are).
+    public static func checkURI(_ value: String?, field: String) throws(GalleryError) {
+        guard let value else { return }
+        let refused = GalleryError.rule("the \(field) '\(value)' is not an absolute http(s) URI (e.g. https://example.org/notes)")
+        let lower = value.lowercased()
+        guard let scheme = ["https://", "http://"].first(where: { lower.hasPrefix($0) }) else { throw refused }
+        let rest = value.dropFirst(scheme.count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let host = authority.split(separator: "@").last.map { $0.split(separator: ":", maxSplits: 1).first ?? "" } ?? ""
+        guard !host.isEmpty, !value.contains(where: { $0 == " " || $0.isNewline || $0 == "\t" || !$0.isASCII }),
+              host.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "[" || $0 == "]" || $0 == ":" }) else {
+            throw refused
+        }
+    }
+
+    /// Checks a name read back from the catalog (a gallery, definition or region name) by the
+    /// rules it was written under: a catalog changed behind the store's back cannot make a path
+    /// leave a region's folder.
+    ///
+    /// - Throws: ``GalleryError`` (category io): the catalog is damaged.
+    static func checkStoredName(_ name: String, kind: String) throws(GalleryError) {
+        do {
+            try checkResourceName(name, kind: kind)
+        } catch {
+            throw GalleryError(.io, "the catalog is damaged: it holds \(kind) name '\(name)', which is not a valid name (\(error.description)); run 'vhdtool store check'")
+        }
+    }
+
     static func isLetterOrDigit(_ scalar: Unicode.Scalar) -> Bool {
         ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
     }

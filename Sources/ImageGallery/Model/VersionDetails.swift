@@ -14,6 +14,34 @@ public struct VersionDetails: Sendable, Equatable {
     public var version: ImageVersion
     public var disks: [VersionDisk]
     public var regions: [Target]
+    /// One job per replica (disk x region x replica number); the regions' states and
+    /// progress are derived from them.
+    public var jobs: [ReplicationJob] = []
+
+    /// The lease of a create, update or delete working on the version, if any, and whether its
+    /// holder is alive.
+    public var lease: Lease? { version.lease }
+
+    /// "Creating (pid N on HOST, alive)", "Creating (abandoned: pid N on HOST is gone)" or the
+    /// bare provisioning state when no lease is held.
+    public var provisioningText: String {
+        guard let lease else { return version.provisioningState }
+        switch lease.status {
+        case .alive: return "\(version.provisioningState) (\(lease.holder), alive)"
+        case let .abandoned(reason): return "\(version.provisioningState) (abandoned: \(reason))"
+        }
+    }
+
+    /// The jobs of one region.
+    public func jobs(in region: Region) -> [ReplicationJob] { jobs.filter { $0.regionId == region.id } }
+
+    /// The file name of a job's replica in the version's folder: `<os|lunN>-<index>.vhd`.
+    public func replicaName(of job: ReplicationJob) -> String? {
+        disks.first { $0.id == job.versionDiskId }.map { "\($0.fileStem)-\(job.replicaIndex).vhd" }
+    }
+
+    /// The folder of the version's replicas below a region's folder: gallery, definition, version.
+    public var folderComponents: [String] { [gallery.name, definition.name, version.name] }
 
     /// Unknown, InProgress, Completed or Failed over all regions (Failed wins, then InProgress).
     public var aggregatedState: String {

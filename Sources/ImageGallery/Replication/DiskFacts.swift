@@ -15,11 +15,18 @@ public struct DiskFacts: Sendable, Equatable {
     /// What the partition/filesystem probe suggests; nil when it finds nothing it knows.
     public var osType: GalleryOSType?
     public var hyperVGeneration: GalleryHyperVGeneration?
+    /// Why the disk's tag no longer describes it, when it has a stale tag.
+    public var staleTag: String?
+    /// What Azure would refuse in the disk as it is (empty: it would take it).
+    public var azureProblems: [String] = []
 
     public init(
         virtualSize: UInt64, occupiedBytes: UInt64, digest: String, osState: GalleryOSState? = nil,
-        osType: GalleryOSType? = nil, hyperVGeneration: GalleryHyperVGeneration? = nil
+        osType: GalleryOSType? = nil, hyperVGeneration: GalleryHyperVGeneration? = nil, staleTag: String? = nil,
+        azureProblems: [String] = []
     ) {
+        self.staleTag = staleTag
+        self.azureProblems = azureProblems
         self.virtualSize = virtualSize
         self.occupiedBytes = occupiedBytes
         self.digest = digest
@@ -28,29 +35,75 @@ public struct DiskFacts: Sendable, Equatable {
         self.hyperVGeneration = hyperVGeneration
     }
 
+    /// The smallest source the gallery takes: 1 MiB.
+    public static let minimumSize: UInt64 = 1 << 20
+
     /// Opens the disk at `path` (and its chain) with the structural checks of
     /// ``Disk/withOpened(at:options:_:)`` and measures it: occupied size, content digest, its
-    /// OS-state tag (only when the tag is bound to this very content) and the partition and
-    /// filesystem probe (the tag's OS type and generation, when recorded, win over the probe's
-    /// suggestions).
+    /// OS-state tag (only when the tag is bound to this very content; a stale tag is reported
+    /// with what changed) and the partition and filesystem probe (the tag's OS type and
+    /// generation, when recorded, win over the probe's suggestions).
     ///
-    /// - Throws: ``GalleryError`` (category io) when the disk cannot be opened or read.
-    public static func gather(path: FilePath, options: CopyOptions = CopyOptions()) throws(GalleryError) -> DiskFacts {
+    /// The source must be a VHD, or a raw image whose size is a whole number of 512-byte
+    /// sectors; either at least 1 MiB. A file whose name ends in `.vhd` but holds no VHD is
+    /// taken as raw only with `allowRaw`. VHDX, qcow2, VMDK, VDI and compressed files are refused
+    /// by their content.
+    ///
+    /// - Throws: ``GalleryError``: rule for a source of the wrong kind or size, io when the disk
+    ///   cannot be opened or read, or is a damaged VHD.
+    public static func gather(path: FilePath, allowRaw: Bool = false, options: CopyOptions = CopyOptions()) throws(GalleryError) -> DiskFacts {
         do {
             return try Disk.withOpened(at: path) { disk in
+                let top = disk.layers[0]
+                if case .raw = top.contents {
+                    let size = disk.virtualSize
+                    let name = path.lastComponent?.string.lowercased() ?? ""
+                    if name.hasSuffix(".vhd") && !allowRaw {
+                        throw GalleryError.rule("the disk '\(path)' is named .vhd but holds no VHD (no 'conectix' footer at its end nor at offset 0); if it is a raw image, say so with --raw")
+                    }
+                    guard size % 512 == 0 else {
+                        throw GalleryError.rule("the disk '\(path)' is neither a VHD nor a raw image: its size, \(size) bytes, is not a whole number of 512-byte sectors")
+                    }
+                }
+                guard disk.virtualSize >= minimumSize else {
+                    throw GalleryError.rule("the disk '\(path)' is too small: \(disk.virtualSize) bytes; an image disk holds at least 1 MiB (\(minimumSize) bytes)")
+                }
                 let occupied = try OccupiedSize.measure(disk, options: options)
                 let digest = try disk.contentDigest(options: options)
                 // A stale tag describes other content: the disk then counts as untagged.
-                let tag = try ImageTagFile.read(for: path).flatMap { $0.image.digest == digest ? $0 : nil }
+                let stored = try ImageTagFile.read(for: path)
+                var staleTag: String?
+                if let stored, stored.image.digest != digest {
+                    let uniqueId = top.layout?.footer.uniqueId.description
+                    if uniqueId != stored.image.uniqueId {
+                        staleTag = "the tag was made for the image with UUID \(stored.image.uniqueId ?? "none (raw)") and this one has \(uniqueId ?? "none (raw)")"
+                    } else if disk.virtualSize != stored.image.virtualSize {
+                        staleTag = "the virtual size is \(disk.virtualSize) bytes and was \(stored.image.virtualSize) when tagged"
+                    } else {
+                        staleTag = "the content changed since it was tagged (digest \(digest), tagged \(stored.image.digest))"
+                    }
+                }
+                let tag = staleTag == nil ? stored : nil
                 let layout = try DiskLayoutProbe.probe(disk)
+                var azure: [String] = []
+                switch top.contents {
+                case .raw: azure.append("it is a raw image, not a VHD")
+                case let .vhd(vhd): azure = disk.layers.count > 1 ? ["it is a differencing disk (a chain of \(disk.layers.count) files)"] : AzureReadiness.problems(with: vhd)
+                }
                 return DiskFacts(
                     virtualSize: disk.virtualSize, occupiedBytes: occupied.nonZeroBytes, digest: digest.description,
                     osState: tag.map { $0.osState == .generalized ? .generalized : .specialized },
                     osType: (tag?.osType ?? layout.suggestedOSType).map { $0 == .windows ? .windows : .linux },
-                    hyperVGeneration: (tag?.hyperVGeneration ?? layout.suggestedHyperVGeneration).map { $0 == .v1 ? .v1 : .v2 })
+                    hyperVGeneration: (tag?.hyperVGeneration ?? layout.suggestedHyperVGeneration).map { $0 == .v1 ? .v1 : .v2 },
+                    staleTag: staleTag, azureProblems: azure)
             }
         } catch let error as GalleryError {
             throw error
+        } catch let error as VHDError {
+            if case let .unsupportedFormat(format) = error.kind {
+                throw GalleryError.rule("the disk '\(path)' is a \(format) image; the gallery publishes VHD or raw disks (convert it to a VHD first)")
+            }
+            throw GalleryError.disk(path.string, error)
         } catch {
             throw GalleryError.disk(path.string, error)
         }

@@ -17,7 +17,7 @@ extension VHDTool {
 
             func run() throws {
                 try galleryCommand {
-                    let gallery = try store.run { try $0.createGallery(name, description: description) }
+                    let gallery = try store.run(creating: true) { try $0.createGallery(name, description: description) }
                     try output.print(AzureShape.GalleryJSON(gallery)) { text($0) }
                 }
             }

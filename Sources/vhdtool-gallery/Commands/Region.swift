@@ -19,7 +19,7 @@ extension VHDTool {
 
             func run() throws {
                 try galleryCommand {
-                    let region = try store.run { try $0.addRegion(name, path: path, makeDefault: `default`) }
+                    let region = try store.run(creating: true) { try $0.addRegion(name, path: path, makeDefault: `default`) }
                     try output.print(RegionJSON(region)) { "Added region \($0.name) at \($0.path)\($0.isDefault ? " (default)" : "")\n" }
                 }
             }

@@ -57,11 +57,13 @@ extension VHDTool {
             static let configuration = CommandConfiguration(
                 abstract: "Publish local VHDs as a new image version and replicate it.",
                 discussion: """
-                    Everything is checked before anything is copied: the version name, the regions and replica counts, \
-                    each disk (opens with its structural checks, under 2 TiB, not given twice, LUNs unique) and the OS \
-                    disk's OS state against the definition. Then each disk is copied into every target region (regions \
-                    in parallel), each replica checked against the recorded content digest. Exit 5 when a region failed \
-                    (the version is recorded; 'version replicate' resumes it).
+                    Everything is checked before anything is recorded or copied: the version name, the regions and \
+                    replica counts, each disk (a VHD or a raw image of whole 512-byte sectors, at least 1 MiB, opens with \
+                    its structural checks, under 2 TiB, not given twice, LUNs 0 to 63 and unique) and the OS disk's OS \
+                    state against the definition. The version is recorded with one replication job per replica, under \
+                    this process's lease; then the jobs run (regions in parallel), each replica checked against the \
+                    recorded content digest. Exit 5 when a region failed (the version is recorded; 'version replicate' \
+                    resumes it).
                     """)
             @OptionGroup var place: Where
             @Option(help: "The OS disk (VHD or raw).") var osVhd: String
@@ -73,6 +75,7 @@ extension VHDTool {
             @Flag(help: "Never resolve 'latest' to this version (unless a region says otherwise).") var excludeFromLatest = false
             @Option(help: "The OS disk's OS state when it carries no tag: generalized or specialized.")
             var osState: Choice<GalleryOSState>?
+            @Flag(help: "Take a source named .vhd that holds no VHD as a raw image.") var raw = false
             @OptionGroup var publishing: Publishing
             @OptionGroup var store: StoreOptions
             @OptionGroup var output: OutputOptions
@@ -95,6 +98,7 @@ extension VHDTool {
                     request.endOfLifeDate = publishing.endOfLifeDate
                     request.tags = try NameRules.parseTags(publishing.tags)
                     request.osState = osState?.value
+                    request.allowRaw = raw
                     let display = RegionProgress(quiet: publishing.quiet)
                     let details = try store.run { store in
                         try store.createVersion(
@@ -125,10 +129,11 @@ extension VHDTool {
             func run() throws {
                 try galleryCommand {
                     let versions = try store.run { try $0.versions(gallery: definition.gallery, definition: definition.definition) }
+                    let states = Dictionary(versions.map { ($0.version.name, $0.provisioningText) }) { first, _ in first }
                     try output.print(versions.map(AzureShape.VersionJSON.init)) { list in
                         list.map { version in
                             let regions = version.replicationStatus.summary.map { "\($0.region):\($0.state)" }.joined(separator: " ")
-                            return "\(version.name)\t\(version.provisioningState)\t\(regions)\(version.publishingProfile.excludeFromLatest ? "\texcluded from latest" : "")\n"
+                            return "\(version.name)\t\(states[version.name] ?? version.provisioningState)\t\(regions)\(version.publishingProfile.excludeFromLatest ? "\texcluded from latest" : "")\n"
                         }.joined()
                     }
                 }
@@ -152,7 +157,7 @@ extension VHDTool {
                         }
                         return (try store.version(place.version, gallery: place.definition.gallery, definition: place.definition.definition), [])
                     }
-                    try output.print(AzureShape.VersionJSON(details)) { versionText($0) }
+                    try output.print(AzureShape.VersionJSON(details)) { versionText($0, provisioning: details.provisioningText) }
                     for problem in problems { Terminal.standardError("Replica problem: \(problem)\n") }
                     if !problems.isEmpty {
                         throw GalleryExit(GalleryError(.replication, "\(problems.count) replica\(problems.count == 1 ? " is" : "s are") missing or changed; 'vhdtool version replicate' remakes them"))
@@ -189,11 +194,23 @@ extension VHDTool {
             static let configuration = CommandConfiguration(
                 abstract: "Change what may change: replica counts, target regions, exclude-from-latest, end of life, tags.",
                 discussion: """
-                    --target-region replaces the list of regions (replicas of a region left out are deleted; a region \
-                    added or given more replicas is replicated now); a region's storage account type cannot change. \
-                    --replica-count alone sets every region's count. The disks, LUNs and content never change.
+                    --add-region and --remove-region change the list of target regions; --target-region replaces the \
+                    whole list. The first target region (the version's source, its location) cannot be removed; a region \
+                    that holds replicas is removed only with --allow-replica-deletion, and its replicas are deleted. A \
+                    region added or given more replicas is replicated now; a region's storage account type cannot \
+                    change. --replica-count alone sets every region's count. The disks, LUNs and content never change. \
+                    A version another process creates, updates, replicates or deletes is refused (exit 3) unless --wait.
                     """)
             @OptionGroup var place: Where
+            @Option(name: .customLong("add-region"), help: ArgumentHelp(
+                "A region to add: NAME, NAME=COUNT, NAME=TYPE or NAME=COUNT=TYPE; repeat for more.", valueName: "region"))
+            var addRegions: [String] = []
+            @Option(name: .customLong("remove-region"), help: ArgumentHelp(
+                "A region to remove (never the first, the version's source region); repeat for more.", valueName: "name"))
+            var removeRegions: [String] = []
+            @Flag(help: "Let a removed region's replicas be deleted (without it, removing a region that holds replicas is refused).")
+            var allowReplicaDeletion = false
+            @Flag(help: "When another process holds the version, wait for it instead of refusing.") var wait = false
             @Flag(inversion: .prefixedNo, help: "Exclude the version from latest, or include it again.") var excludeFromLatest: Bool?
             @Flag(help: "Remove every tag (before adding those given).") var clearTags = false
             @OptionGroup var publishing: Publishing
@@ -214,6 +231,9 @@ extension VHDTool {
                     }
                     var update = VersionUpdate()
                     update.targetRegions = publishing.targetRegions.isEmpty ? nil : publishing.targetRegions
+                    update.addRegions = addRegions
+                    update.removeRegions = removeRegions
+                    update.allowReplicaDeletion = allowReplicaDeletion
                     update.replicaCount = publishing.replicaCount
                     update.excludeFromLatest = excludeFromLatest
                     update.regionExcludeFromLatest = try publishing.parsedRegionFlags()
@@ -227,7 +247,7 @@ extension VHDTool {
                         }
                         return try store.updateVersion(
                             place.version, gallery: place.definition.gallery, definition: place.definition.definition, update,
-                            progress: display.update, isCancelled: { Interruption.isRequested })
+                            progress: display.update, isCancelled: { Interruption.isRequested }, wait: wait)
                     }
                     display.finish()
                     try output.print(AzureShape.VersionJSON(details)) { versionText($0) }
@@ -237,22 +257,34 @@ extension VHDTool {
         }
 
         struct Delete: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Delete a version and its replicas.")
+            static let configuration = CommandConfiguration(
+                abstract: "Delete a version and its replicas.",
+                discussion: "A version another process creates, updates or replicates is refused (exit 3) unless --wait; one whose process is gone is taken over.")
             @OptionGroup var place: Where
+            @Flag(help: "When another process holds the version, wait for it instead of refusing.") var wait = false
             @OptionGroup var store: StoreOptions
 
             func run() throws {
                 try galleryCommand {
-                    try store.run { try $0.deleteVersion(place.version, gallery: place.definition.gallery, definition: place.definition.definition) }
+                    try store.run {
+                        try $0.deleteVersion(place.version, gallery: place.definition.gallery, definition: place.definition.definition, wait: wait)
+                    }
                 }
             }
         }
 
         struct Replicate: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Make the replicas a version is missing: every region not Completed (Failed, interrupted, new).")
+                abstract: "Make the replicas a version is missing: every region not Completed (Failed, interrupted, new).",
+                discussion: """
+                    Failed jobs are tried again; a done replica whose file is missing or has another size than recorded \
+                    is made again (--verify on 'version show' checks content digests). Several 'replicate' runs share \
+                    the jobs. A version a create, update or delete of another live process holds is refused (exit 3) \
+                    unless --wait; one whose process is gone is taken over.
+                    """)
             @OptionGroup var place: Where
             @Flag(name: .shortAndLong, help: "Print no progress.") var quiet = false
+            @Flag(help: "When another process holds the version, wait for it instead of refusing.") var wait = false
             @OptionGroup var store: StoreOptions
             @OptionGroup var output: OutputOptions
 
@@ -263,7 +295,7 @@ extension VHDTool {
                     let details = try store.run { store in
                         try store.replicate(
                             gallery: place.definition.gallery, definition: place.definition.definition, version: place.version,
-                            progress: display.update, isCancelled: { Interruption.isRequested })
+                            progress: display.update, isCancelled: { Interruption.isRequested }, wait: wait)
                     }
                     display.finish()
                     try output.print(AzureShape.VersionJSON(details)) { versionText($0) }
@@ -300,10 +332,10 @@ private func failIfReplicationFailed(_ details: VersionDetails) throws {
     throw GalleryExit(GalleryError(.replication, "replication failed in \(failed.map { "'\($0.region.name)'" }.joined(separator: ", ")): \(failed[0].target.details ?? "no reason recorded"); 'vhdtool version replicate' resumes it"))
 }
 
-private func versionText(_ version: AzureShape.VersionJSON) -> String {
+private func versionText(_ version: AzureShape.VersionJSON, provisioning: String? = nil) -> String {
     var lines = AlignedLines()
     lines.add("Image version", version.name)
-    lines.add("Provisioning", version.provisioningState)
+    lines.add("Provisioning", provisioning ?? version.provisioningState)
     lines.add("Published", version.publishingProfile.publishedDate)
     lines.add("Exclude from latest", version.publishingProfile.excludeFromLatest ? "yes" : "no")
     if let value = version.publishingProfile.endOfLifeDate { lines.add("End of life", value) }
@@ -376,10 +408,19 @@ private struct CostReport: Encodable {
     }
 }
 
-/// Replication progress of every region on one stderr line, when stderr is a terminal.
+/// Replication progress of every region on one stderr line, when stderr is a terminal, with the
+/// rate and the time left over all regions.
 final class RegionProgress: Sendable {
+    private struct State {
+        var regions: [String: (done: UInt64, total: UInt64, failed: Bool)] = [:]
+        var drew = false
+        var last: ContinuousClock.Instant?
+        var started = ContinuousClock.now
+        var startBytes: UInt64?
+    }
+
     private let enabled: Bool
-    private let state = Mutex<(percents: [String: Int], drew: Bool, last: ContinuousClock.Instant?)>(([:], false, nil))
+    private let state = Mutex(State())
 
     init(quiet: Bool) { enabled = !quiet && Terminal.standardErrorIsTerminal }
 
@@ -387,14 +428,26 @@ final class RegionProgress: Sendable {
         { [self] event in
             guard enabled else { return }
             state.withLock { state in
-                let percent = event.state == .completed ? 100
-                    : event.totalBytes == 0 ? 0 : Int(event.doneBytes * 100 / event.totalBytes)
-                state.percents[event.region] = event.state == .failed ? -1 : percent
+                let previous = state.regions[event.region]
+                let done = event.state == .completed ? event.totalBytes : max(event.doneBytes, previous?.done ?? 0)
+                state.regions[event.region] = (done, max(event.totalBytes, previous?.total ?? 0), event.state == .failed)
                 let now = ContinuousClock.now
                 if let last = state.last, now - last < .milliseconds(100), event.state == .replicating { return }
                 state.last = now
-                let line = state.percents.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value < 0 ? "failed" : "\($0.value)%")" }
-                Terminal.standardError("\r" + line.joined(separator: "  ") + "  ")
+                let allDone = state.regions.values.reduce(UInt64(0)) { $0 + $1.done }
+                let allTotal = state.regions.values.reduce(UInt64(0)) { $0 + $1.total }
+                if state.startBytes == nil { state.startBytes = allDone; state.started = now }
+                let line = state.regions.sorted { $0.key < $1.key }.map { name, region in
+                    "\(name) \(region.failed ? "failed" : "\(region.total == 0 ? 100 : Int(region.done * 100 / region.total))%")"
+                }
+                var tail = ""
+                let seconds = Double((now - state.started).components.seconds) + Double((now - state.started).components.attoseconds) / 1e18
+                if seconds > 0.5, allDone > (state.startBytes ?? 0) {
+                    let rate = Double(allDone - (state.startBytes ?? 0)) / seconds
+                    let left = rate > 0 ? Double(allTotal - min(allDone, allTotal)) / rate : 0
+                    tail = "  \(humanSize(UInt64(rate)))/s, \(Int(left.rounded(.up))) s left"
+                }
+                Terminal.standardError("\r" + line.joined(separator: "  ") + tail + "  ")
                 state.drew = true
             }
         }

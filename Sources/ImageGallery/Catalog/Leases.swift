@@ -1,0 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A process that may hold a lease: its host name, process id and the process's start time
+/// (so that a pid reused by another process is not taken for the holder).
+public struct LeaseHolder: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var pid: Int32
+    /// Field 22 of `/proc/PID/stat`: clock ticks since boot when the process started.
+    public var startTime: UInt64
+
+    public init(host: String, pid: Int32, startTime: UInt64) {
+        self.host = host
+        self.pid = pid
+        self.startTime = startTime
+    }
+
+    /// This process.
+    public static let current: LeaseHolder = {
+        let pid = getpid()
+        return LeaseHolder(host: hostName(), pid: pid, startTime: startTime(of: pid) ?? 0)
+    }()
+
+    public var description: String { "pid \(pid) on \(host)" }
+
+    /// The host name (gethostname), or "localhost".
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return name.isEmpty ? "localhost" : name
+    }
+
+    /// The start time of process `pid` from `/proc/PID/stat`, or nil when there is no such
+    /// process (or no /proc).
+    static func startTime(of pid: Int32) -> UInt64? {
+        let descriptor = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        // "PID (COMM) STATE ...": the command may hold spaces and ')', so fields are counted
+        // after the last ')'. State is field 3, start time field 22.
+        let text = bytes[..<count]
+        guard let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = text[(close + 1)...].split(separator: UInt8(ascii: " "))
+        guard fields.count > 19 else { return nil }
+        return UInt64(String(decoding: fields[19], as: UTF8.self))
+    }
+}
+
+/// Who holds a version or a replication job, and until when: the holder renews `expiry`
+/// while it works (a heartbeat).
+public struct Lease: Sendable, Equatable {
+    public var holder: LeaseHolder
+    /// Unix seconds.
+    public var expiry: Double
+    /// "creating", "updating", "deleting" or "replicating".
+    public var operation: String?
+
+    /// How long a lease lasts without renewal; the heartbeat renews it every third of that.
+    public static let duration: Double = 30
+
+    public init(holder: LeaseHolder, expiry: Double, operation: String?) {
+        self.holder = holder
+        self.expiry = expiry
+        self.operation = operation
+    }
+
+    /// A lease of this process from now.
+    static func mine(_ operation: String?) -> Lease {
+        Lease(holder: .current, expiry: now() + duration, operation: operation)
+    }
+
+    /// Whether the holder still works: on this host, the process with that pid exists and
+    /// started when the holder did; on another host, the lease has not expired.
+    public var status: LeaseStatus {
+        if holder.host == LeaseHolder.current.host {
+            if let started = LeaseHolder.startTime(of: holder.pid), started == holder.startTime { return .alive }
+            return .abandoned("\(holder) is gone")
+        }
+        if expiry > Self.now() { return .alive }
+        return .abandoned("the lease of \(holder) expired")
+    }
+
+    public var isAlive: Bool { status == .alive }
+    var isMine: Bool { holder == .current }
+
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
+
+/// Whether a lease's holder still works.
+public enum LeaseStatus: Sendable, Equatable {
+    case alive
+    /// The holder is gone (why); its work may be taken over.
+    case abandoned(String)
+}
