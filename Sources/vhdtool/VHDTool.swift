@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandLineSupport
+import VHD
 
 #if canImport(Glibc)
 import Glibc
@@ -29,6 +30,8 @@ struct VHDTool: ParsableCommand {
         if let first = arguments.first, galleryCommands.contains(first) {
             runGallery(arguments)
         }
+        // INT, TERM and HUP remove the partial files of every command (see Interruption).
+        Interruption.installCleanup { PartialFiles.removeAll() }
         main(arguments)
     }
 

@@ -78,6 +78,15 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case untagged(sidecar: String)
         /// An operation (resize, compact, merge, reparent) does not apply to this disk: why.
         case refused(operation: String, reason: String)
+        /// Another open file (another process, or another open in this one) holds a lock on
+        /// the image that conflicts with ours (see ``ImageLock``).
+        case locked(by: ImageLock.Holder)
+        /// A file was expected but the name is something else (a FIFO, a device, a folder...).
+        case notARegularFile(FileKind)
+        /// The destination exists and is not something vhdtool replaces, even when asked to.
+        case destinationNotReplaceable(FileKind)
+        /// A size that no file can have (beyond 2^63 - 1 bytes with what goes after it).
+        case sizeBeyondFileLimit(UInt64)
     }
 
     public var description: String {
@@ -151,6 +160,18 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
             return "interrupted; \(name) was left as it was"
         case let .refused(operation, reason):
             return "\(name): cannot \(operation): \(reason)"
+        case let .locked(holder):
+            let who = holder == .writer
+                ? "another program (QEMU, qemu-img, qemu-io or vhdtool) has it open for writing"
+                : "another program (QEMU, qemu-img, qemu-io or vhdtool) is reading it"
+            return "\(name) is locked: \(who), and nothing was changed"
+        case let .notARegularFile(kind):
+            let rule = kind == .blockDevice ? " (a block device is read only when named as the disk itself)" : ""
+            return "\(name) is \(kind), not a regular file\(rule)"
+        case let .destinationNotReplaceable(kind):
+            return "\(name) is \(kind); only a regular file (or a symbolic link's name) is replaced"
+        case let .sizeBeyondFileLimit(size):
+            return "\(name.isEmpty ? "" : name + ": ")a size of \(size) bytes does not fit in a file (at most \(Int64.max) bytes)"
         case let .compressedDataCorrupt(reason):
             return "\(name): the compressed data is corrupt (\(reason))"
         case let .cannotRepair(reason):
