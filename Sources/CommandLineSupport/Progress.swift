@@ -40,13 +40,40 @@ package final class ProgressLine {
     }
 }
 
-/// Set by SIGINT and SIGTERM; long operations poll it and stop cleanly, leaving no partial output.
+/// What SIGINT, SIGTERM and SIGHUP do.
+///
+/// ``installCleanup(_:)`` (at start-up): each removes the partial files (the cleanup function
+/// must be safe in a signal handler) and ends the process with status 128 + the signal's
+/// number, as the default action would have, minus what it leaves. ``install()`` (a command
+/// that polls ``isRequested`` in its long loops): the first signal only sets the flag, and
+/// the operation stops cleanly at its next poll, leaving no partial output; a second one
+/// cleans up and ends the process at once (a step that blocks).
 package enum Interruption {
     package static let requested = Atomic<Bool>(false)
+    private static let polled = Atomic<Bool>(false)
+    nonisolated(unsafe) private static var cleanup: (@convention(c) () -> Void)?
 
+    /// Sets the handlers: every signal cleans up with `cleanup` and ends the process.
+    package static func installCleanup(_ cleanup: @escaping @convention(c) () -> Void) {
+        Self.cleanup = cleanup
+        setHandlers()
+    }
+
+    /// From now on the first signal only asks the operation to stop (it polls ``isRequested``).
     package static func install() {
-        signal(SIGINT) { _ in Interruption.requested.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in Interruption.requested.store(true, ordering: .relaxed) }
+        polled.store(true, ordering: .relaxed)
+        setHandlers()
+    }
+
+    private static func setHandlers() {
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            signal(number) { number in
+                let again = Interruption.requested.exchange(true, ordering: .relaxed)
+                guard again || !Interruption.polled.load(ordering: .relaxed) else { return }
+                Interruption.cleanup?()
+                _exit(128 + number)
+            }
+        }
     }
 
     package static var isRequested: Bool { requested.load(ordering: .relaxed) }

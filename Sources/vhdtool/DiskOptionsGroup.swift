@@ -14,9 +14,12 @@ struct DiskOpeningOptions: ParsableArguments {
     @Flag(help: "Use a parent whose UUID differs from the one the child recorded.")
     var ignoreParentUUID = false
 
+    @Flag(help: "Take no lock on the disk and its parents, and ignore other programs' (like QEMU's locking=off): only when nothing else writes them.")
+    var noLock = false
+
     var diskOptions: DiskOptions {
         DiskOptions(
             open: OpenOptions(checksumPolicy: ignoreChecksums ? .ignore : .verify),
-            parentPath: parentPath.map { FilePath($0) }, ignoreParentUUID: ignoreParentUUID)
+            parentPath: parentPath.map { FilePath($0) }, ignoreParentUUID: ignoreParentUUID, locking: !noLock)
     }
 }

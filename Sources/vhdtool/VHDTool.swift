@@ -35,6 +35,8 @@ struct VHDTool: ParsableCommand {
         if arguments.first == "help", arguments.count > 1, galleryCommands.contains(arguments[1]) {
             runGallery(Array(arguments.dropFirst()) + ["--help"])
         }
+        // INT, TERM and HUP remove the partial files of every command (see Interruption).
+        Interruption.installCleanup { PartialFiles.removeAll() }
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

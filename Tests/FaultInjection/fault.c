@@ -5,6 +5,9 @@
 //                           a crash between two writes.
 //   FAULT_AFTER_BYTES=N     once N bytes have been written, pwrite writes what still fits and
 //   FAULT_ERRNO=E           then fails with errno E (28 ENOSPC: a full filesystem; 5 EIO).
+//   FAULT_PAUSE_AT_WRITE=K  before the K-th pwrite, creates the file FAULT_PAUSE_FILE and
+//   FAULT_PAUSE_FILE=PATH   waits (at most 120 s) until the test removes it: the process is
+//                           caught part-way, holding its locks and partial files.
 //   FAULT_COUNT_FILE=PATH   at a normal exit, the number of pwrite calls seen is written to
 //                           PATH (tests choose their kill points from it).
 //
@@ -20,6 +23,8 @@
 #include <unistd.h>
 
 static long kill_at_write = -1;
+static long pause_at_write = -1;
+static const char *pause_file;
 static long long byte_budget = -1;
 static int fault_errno = EIO;
 static long writes_seen;
@@ -28,6 +33,8 @@ static long long bytes_written;
 __attribute__((constructor)) static void read_settings(void) {
     const char *value;
     if ((value = getenv("FAULT_KILL_AT_WRITE"))) kill_at_write = atol(value);
+    if ((value = getenv("FAULT_PAUSE_AT_WRITE"))) pause_at_write = atol(value);
+    pause_file = getenv("FAULT_PAUSE_FILE");
     if ((value = getenv("FAULT_AFTER_BYTES"))) byte_budget = atoll(value);
     if ((value = getenv("FAULT_ERRNO"))) fault_errno = atoi(value);
 }
@@ -48,6 +55,11 @@ typedef ssize_t (*pwrite_function)(int, const void *, size_t, off_t);
 static ssize_t faulty_pwrite(pwrite_function real, int fd, const void *buffer, size_t count, off_t offset) {
     writes_seen += 1;
     if (kill_at_write > 0 && writes_seen == kill_at_write) raise(SIGKILL);
+    if (pause_at_write > 0 && writes_seen == pause_at_write && pause_file) {
+        int marker = open(pause_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (marker >= 0) close(marker);
+        for (int tick = 0; tick < 12000 && access(pause_file, F_OK) == 0; tick++) usleep(10000);
+    }
     if (byte_budget >= 0) {
         long long left = byte_budget - bytes_written;
         if (left <= 0) {

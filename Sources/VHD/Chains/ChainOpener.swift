@@ -24,7 +24,10 @@ struct ChainOpener {
         var seen: Set<FileIdentity> = []
         var current = path
         while true {
-            var file = try HostFile.open(current, writable: layers.isEmpty && options.writable)
+            // Block devices only where the caller named one: the disk itself or --parent.
+            let named = layers.isEmpty || (layers.count == 1 && options.parentPath == current)
+            var file = try HostFile.open(
+                current, writable: layers.isEmpty && options.writable, lock: options.locking, acceptsBlockDevice: named)
             keep(file)
             if layers.isEmpty, try GzipDecompression.isCompressed(file) {
                 guard !options.writable else { throw VHDError(path: current.string, .notWritable(reason: "it is gzip-compressed")) }
@@ -86,20 +89,22 @@ struct ChainOpener {
 
     func resolveParent(of child: FilePath, dynamic: DynamicLayout, explicit: FilePath?) throws(VHDError) -> FilePath {
         let candidates = Self.candidates(for: child, dynamic: dynamic, explicit: explicit)
-        for candidate in candidates where Self.isDiskFile(candidate) {
+        for candidate in candidates where Self.isDiskFile(candidate, acceptsBlockDevice: candidate == explicit) {
             return candidate
         }
         throw VHDError(path: child.string, .parentNotFound(
             name: dynamic.header.parentName, tried: candidates.map(\.string)))
     }
 
-    /// Whether `path` is a regular file or a block device. A locator may name anything; a FIFO
-    /// or a character device would block open(2) or read forever, so they are passed over.
-    static func isDiskFile(_ path: FilePath) -> Bool {
+    /// Whether `path` is a regular file (or a block device, when the caller named it). A
+    /// locator may name anything: a FIFO or a character device would block open(2) or read
+    /// forever, and a block device named by a file's bytes could be the host's own disk, so
+    /// they are passed over.
+    static func isDiskFile(_ path: FilePath, acceptsBlockDevice: Bool) -> Bool {
         var status = stat()
         guard stat(path.string, &status) == 0 else { return false }
         let type = status.st_mode & S_IFMT
-        return type == S_IFREG || type == S_IFBLK
+        return type == S_IFREG || (acceptsBlockDevice && type == S_IFBLK)
     }
 
     func check(

@@ -98,12 +98,18 @@ public struct DiskOptions: Sendable, Equatable {
     public var maximumChainDepth: Int
     /// Open the disk itself (not its parents) for writing with ``Disk/write(_:at:)``.
     public var writable: Bool
+    /// Lock every file of the chain as QEMU does (see ``ImageLock``): the disk itself
+    /// ``ImageLock/Mode/exclusive`` when ``writable``, every other file
+    /// ``ImageLock/Mode/shared``. `false` takes no lock and checks none, like QEMU's
+    /// `locking=off`: the caller then answers for other programs using the files.
+    public var locking: Bool
 
     public init(
         open: OpenOptions = OpenOptions(), parentPath: FilePath? = nil, ignoreParentUUID: Bool = false,
-        maximumChainDepth: Int = 256, writable: Bool = false
+        maximumChainDepth: Int = 256, writable: Bool = false, locking: Bool = true
     ) {
         self.writable = writable
+        self.locking = locking
         self.open = open
         self.parentPath = parentPath
         self.ignoreParentUUID = ignoreParentUUID

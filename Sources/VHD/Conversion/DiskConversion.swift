@@ -32,6 +32,10 @@ public enum DiskConversion {
     ) throws(VHDError) -> CopySummary {
         let newSize = size ?? disk.virtualSize
         if kind != .raw { try NewDiskMetadata.validate(size: newSize) }
+        // A raw image has no format limit, but a file has: off_t is signed.
+        guard newSize <= UInt64(Int64.max) else {
+            throw VHDError(path: output.destination.string, .sizeBeyondFileLimit(newSize))
+        }
         if newSize < disk.virtualSize { try refuseLosingData(disk, newSize: newSize) }
         let copied = 0..<min(newSize, disk.virtualSize)
         var summary: CopySummary
@@ -53,13 +57,13 @@ public enum DiskConversion {
     }
 
     /// Converts `disk` into a gzip-compressed image of `kind` in `output`: the image is made in
-    /// a temporary file in `temporaryFolder` (removed afterwards), then compressed.
+    /// an anonymous temporary file (O_TMPFILE, mode 0600) in `temporaryFolder`, which has no
+    /// name to leave behind whatever stops the process, then compressed.
     public static func convertCompressed(
         _ disk: Disk, to kind: ImageKind, output: OutputFile, temporaryFolder: FilePath, size: UInt64? = nil,
         blockSize: UInt32 = DynamicHeader.defaultBlockSize, options: CopyOptions = CopyOptions()
     ) throws(VHDError) -> CopySummary {
-        let name = "vhdtool-\(UInt64.random(in: 0...UInt64.max)).uncompressed"
-        let intermediate = try OutputFile.create(at: temporaryFolder.appending(name), overwrite: false)
+        let intermediate = try OutputFile.createAnonymous(in: temporaryFolder, for: output.destination)
         defer { intermediate.discard() }
         let summary = try convert(disk, to: kind, output: intermediate, size: size, blockSize: blockSize, options: options)
         let file = try HostFile.adopting(intermediate.descriptor, path: intermediate.temporaryPath)

@@ -86,6 +86,15 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         /// An operation was refused for a reason its `force` parameter overrides (a merge that
         /// other children depend on, a reparent onto a parent with another UUID): why.
         case refusedUnlessForced(operation: String, reason: String)
+        /// Another open file (another process, or another open in this one) holds a lock on
+        /// the image that conflicts with ours (see ``ImageLock``).
+        case locked(by: ImageLock.Holder)
+        /// A file was expected but the name is something else (a FIFO, a device, a folder...).
+        case notARegularFile(FileKind)
+        /// The destination exists and is not something vhdtool replaces, even when asked to.
+        case destinationNotReplaceable(FileKind)
+        /// A size that no file can have (beyond 2^63 - 1 bytes with what goes after it).
+        case sizeBeyondFileLimit(UInt64)
     }
 
     /// One sentence: the file, what was found and where.
@@ -160,6 +169,18 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(name): cannot \(operation): \(reason)"
         case let .refusedUnlessForced(operation, reason):
             return "\(name): cannot \(operation) unless forced: \(reason)"
+        case let .locked(holder):
+            let who = holder == .writer
+                ? "another program (QEMU, qemu-img, qemu-io or vhdtool) has it open for writing"
+                : "another program (QEMU, qemu-img, qemu-io or vhdtool) is reading it"
+            return "\(name) is locked: \(who), and nothing was changed"
+        case let .notARegularFile(kind):
+            let rule = kind == .blockDevice ? " (a block device is read only when named as the disk itself)" : ""
+            return "\(name) is \(kind), not a regular file\(rule)"
+        case let .destinationNotReplaceable(kind):
+            return "\(name) is \(kind); only a regular file (or a symbolic link's name) is replaced"
+        case let .sizeBeyondFileLimit(size):
+            return "\(name.isEmpty ? "" : name + ": ")a size of \(size) bytes does not fit in a file (at most \(Int64.max) bytes)"
         case let .compressedDataCorrupt(reason):
             return "\(name): the compressed data is corrupt (\(reason))"
         case let .cannotRepair(reason):

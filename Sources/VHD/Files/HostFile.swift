@@ -1,5 +1,13 @@
 import SystemPackage
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An open file of the host's filesystem, read with positional reads (no shared cursor).
 public struct HostFile: ByteSource, Sendable {
     public let descriptor: FileDescriptor
@@ -8,22 +16,62 @@ public struct HostFile: ByteSource, Sendable {
 
     public var name: String { path.string }
 
-    /// Opens `path` (read-only unless `writable`); the caller closes it with ``close()``.
+    /// Opens `path` (read-only unless `writable`), checks that it is a regular file without
+    /// blocking, and locks it as QEMU does; the caller closes it with ``close()``.
     ///
-    /// - Throws: ``VHDError`` if the file cannot be opened or its size read.
-    public static func open(_ path: FilePath, writable: Bool = false) throws(VHDError) -> HostFile {
+    /// The file is opened with O_NONBLOCK, so that a FIFO cannot block the open, and its type
+    /// read with fstat(2) before anything else; only then is O_NONBLOCK cleared.
+    ///
+    /// - Parameters:
+    ///   - writable: open for reading and writing.
+    ///   - lock: lock the file (``ImageLock/Mode/exclusive`` when `writable`, else
+    ///     ``ImageLock/Mode/shared``); `false` for files that are no disk (a sidecar) or when the
+    ///     caller holds the lock through another descriptor, or asked for no locking.
+    ///   - acceptsBlockDevice: also accept a block device: only for a disk the user named
+    ///     (never a parent found through a locator).
+    /// - Throws: ``VHDError``: the file cannot be opened or its size read,
+    ///   ``VHDError/Kind/notARegularFile(_:)`` for a FIFO, socket, folder or device,
+    ///   ``VHDError/Kind/notWritable(reason:)`` for `writable` on a file whose mode has no
+    ///   write bit (even for root), ``VHDError/Kind/locked(by:)`` when another open file holds
+    ///   a conflicting lock.
+    public static func open(
+        _ path: FilePath, writable: Bool = false, lock: Bool = true, acceptsBlockDevice: Bool = false
+    ) throws(VHDError) -> HostFile {
         let descriptor: FileDescriptor
         do {
-            descriptor = try FileDescriptor.open(path, writable ? .readWrite : .readOnly, options: [.closeOnExec])
+            descriptor = try FileDescriptor.open(
+                path, writable ? .readWrite : .readOnly, options: [.closeOnExec, .nonBlocking, FileDescriptor.OpenOptions(rawValue: O_NOCTTY)])
         } catch {
             throw VHDError(path: path.string, .io(call: "open", offset: nil, errno: error as? Errno ?? .ioError))
         }
-        do {
-            let size = try descriptor.seek(offset: 0, from: .end)
+        do throws(VHDError) {
+            var status = stat()
+            guard fstat(descriptor.rawValue, &status) == 0 else {
+                throw VHDError(path: path.string, .io(call: "fstat", offset: nil, errno: Errno(rawValue: errno)))
+            }
+            let kind = FileKind(mode: status.st_mode)
+            guard kind == .regularFile || (kind == .blockDevice && acceptsBlockDevice) else {
+                throw VHDError(path: path.string, .notARegularFile(kind))
+            }
+            // Root opens a 0444 file for writing all the same; its mode still says "do not".
+            if writable && status.st_mode & 0o222 == 0 {
+                throw VHDError(path: path.string, .notWritable(reason: "its mode allows no one to write it (chmod u+w to allow it)"))
+            }
+            let flags = fcntl(descriptor.rawValue, F_GETFL)
+            guard flags >= 0, fcntl(descriptor.rawValue, F_SETFL, flags & ~O_NONBLOCK) == 0 else {
+                throw VHDError(path: path.string, .io(call: "fcntl(F_SETFL)", offset: nil, errno: Errno(rawValue: errno)))
+            }
+            if lock { try ImageLock.lock(descriptor, name: path.string, mode: writable ? .exclusive : .shared) }
+            let size: Int64
+            do {
+                size = try descriptor.seek(offset: 0, from: .end)
+            } catch {
+                throw VHDError(path: path.string, .io(call: "lseek", offset: nil, errno: error as? Errno ?? .ioError))
+            }
             return HostFile(descriptor: descriptor, path: path, sizeInBytes: size)
         } catch {
-            try? descriptor.close()
-            throw VHDError(path: path.string, .io(call: "lseek", offset: nil, errno: error as? Errno ?? .ioError))
+            _ = try? descriptor.close()
+            throw error
         }
     }
 
@@ -37,11 +85,13 @@ public struct HostFile: ByteSource, Sendable {
         }
     }
 
-    /// Opens `path` read-only for the duration of `body`.
+    /// Opens `path` read-only, a regular file locked ``ImageLock/Mode/shared`` unless `lock`
+    /// is false, for the duration of `body`.
     ///
-    /// - Throws: ``VHDError`` if the file cannot be opened or its size read; whatever `body` throws.
-    public static func withOpened<R>(at path: FilePath, _ body: (HostFile) throws -> R) throws -> R {
-        let file = try open(path)
+    /// - Throws: ``VHDError`` if the file cannot be opened, is no regular file, is locked by a
+    ///   writer or its size cannot be read; whatever `body` throws.
+    public static func withOpened<R>(at path: FilePath, lock: Bool = true, _ body: (HostFile) throws -> R) throws -> R {
+        let file = try open(path, lock: lock)
         defer { file.close() }
         return try body(file)
     }

@@ -12,7 +12,14 @@ import Darwin
 ///
 /// It is written as a temporary file beside the destination (same folder, so the final rename
 /// is atomic) and renamed over it by ``commit(sync:)``; ``discard()`` removes it. An interrupted
-/// or failed run leaves the destination as it was.
+/// or failed run leaves the destination as it was. The temporary file is created 0600 (it
+/// holds image content) and gets the mode of a new file (0666 less the umask), or the one
+/// ``keepAttributes(of:)`` gave it, only at the commit; its name is in ``PartialFiles``, which
+/// a signal handler empties.
+///
+/// Only a regular file or a symbolic link's name is replaced: a device, FIFO, socket or folder
+/// at the destination is refused even when overwriting is asked for, and a symbolic link
+/// (dangling or not) counts as an existing destination.
 ///
 /// A class, so that ``commit(sync:)`` and ``discard()`` know whether the descriptor is still
 /// open: a descriptor closed twice could close an unrelated file that reused its number.
@@ -22,20 +29,35 @@ public final class OutputFile {
     public let descriptor: FileDescriptor
     private var isClosed = false
     private var isCommitted = false
+    /// Whether ``keepAttributes(of:)`` set the mode (else the commit sets a new file's).
+    private var keptAttributes = false
+    /// Whether the file has a name (else it is an O_TMPFILE that vanishes when closed).
+    private let isNamed: Bool
+    /// This file's slot in ``PartialFiles``.
+    private let partialSlot: Int?
 
-    init(destination: FilePath, temporaryPath: FilePath, descriptor: FileDescriptor) {
+    init(destination: FilePath, temporaryPath: FilePath, descriptor: FileDescriptor, named: Bool = true) {
         self.destination = destination
         self.temporaryPath = temporaryPath
         self.descriptor = descriptor
+        isNamed = named
+        partialSlot = named ? PartialFiles.register(temporaryPath.string) : nil
     }
 
     /// Creates the temporary file beside `destination`.
     ///
-    /// - Parameter overwrite: replace an existing destination; without it an existing file is refused.
-    /// - Throws: ``VHDError`` if the destination exists (without `overwrite`) or the file cannot be created.
+    /// - Parameter overwrite: replace an existing regular file or symbolic link (the link
+    ///   itself, never its target); without it anything at the destination is refused,
+    ///   a dangling symbolic link included.
+    /// - Throws: ``VHDError``: ``VHDError/Kind/destinationExists`` (without `overwrite`),
+    ///   ``VHDError/Kind/destinationNotReplaceable(_:)`` for a device, FIFO, socket or folder,
+    ///   or the file cannot be created.
     public static func create(at destination: FilePath, overwrite: Bool) throws(VHDError) -> OutputFile {
-        if !overwrite && access(destination.string, F_OK) == 0 {
-            throw VHDError(path: destination.string, .destinationExists)
+        if let kind = try FileKind.of(destination) {
+            guard kind == .regularFile || kind == .symbolicLink else {
+                throw VHDError(path: destination.string, .destinationNotReplaceable(kind))
+            }
+            guard overwrite else { throw VHDError(path: destination.string, .destinationExists) }
         }
         let folder = destination.removingLastComponent()
         let base = destination.lastComponent?.string ?? "output"
@@ -46,7 +68,7 @@ public final class OutputFile {
             do {
                 let descriptor = try FileDescriptor.open(
                     temporary, .readWrite, options: [.create, .exclusiveCreate, .closeOnExec],
-                    permissions: [.ownerReadWrite, .groupRead, .otherRead])
+                    permissions: .ownerReadWrite)
                 return OutputFile(destination: destination, temporaryPath: temporary, descriptor: descriptor)
             } catch Errno.fileExists where attempt < 99 {
                 continue
@@ -57,9 +79,36 @@ public final class OutputFile {
         throw VHDError(path: destination.string, .io(call: "open", offset: nil, errno: .fileExists))
     }
 
+    /// Creates an anonymous file (O_TMPFILE, mode 0600) in `folder`, for content that is
+    /// written, read back and dropped (the uncompressed image behind a .gz destination): it has
+    /// no name, so nothing is left whatever stops the process. It is never committed; in
+    /// messages it is `folder/(temporary copy of DESTINATION-NAME)`.
+    ///
+    /// - Throws: ``VHDError`` when the folder's filesystem has no O_TMPFILE or the open fails.
+    public static func createAnonymous(in folder: FilePath, for destination: FilePath) throws(VHDError) -> OutputFile {
+        let temporaryFile = FileDescriptor.OpenOptions(rawValue: 0o2020_0000)  // O_TMPFILE (Linux)
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(folder, .readWrite, options: [.closeOnExec, temporaryFile], permissions: .ownerReadWrite)
+        } catch {
+            throw VHDError(path: folder.string, .io(call: "open(O_TMPFILE)", offset: nil, errno: error as? Errno ?? .ioError))
+        }
+        let name = "(temporary copy of \(destination.lastComponent?.string ?? destination.string))"
+        return OutputFile(destination: folder.appending(name), temporaryPath: folder.appending(name), descriptor: descriptor, named: false)
+    }
+
     /// Closes the file and renames it over the destination; with `sync`, first flushes the
     /// file and afterwards its folder to stable storage.
     public func commit(sync: Bool) throws(VHDError) {
+        if !keptAttributes {
+            let mask = umask(0)
+            umask(mask)
+            guard fchmod(descriptor.rawValue, 0o666 & ~mask) == 0 else {
+                let failure = Errno(rawValue: errno)
+                discard()
+                throw VHDError(path: temporaryPath.string, .io(call: "fchmod", offset: nil, errno: failure))
+            }
+        }
         if sync && fsync(descriptor.rawValue) != 0 {
             let failure = Errno(rawValue: errno)
             discard()
@@ -78,6 +127,7 @@ public final class OutputFile {
             throw VHDError(path: destination.string, .io(call: "rename", offset: nil, errno: failure))
         }
         isCommitted = true
+        PartialFiles.unregister(partialSlot)
         if sync {
             let folder = destination.removingLastComponent()
             let directory: FileDescriptor
@@ -103,7 +153,64 @@ public final class OutputFile {
         if !isCommitted { discardPath() }
     }
 
-    private func discardPath() { unlink(temporaryPath.string) }
+    private func discardPath() {
+        if isNamed { unlink(temporaryPath.string) }
+        PartialFiles.unregister(partialSlot)
+    }
+
+    /// Gives the new file the owner, group, mode and extended attributes (ACLs among them)
+    /// of `file`, the one it is to replace: fchown first (it clears set-user-ID bits), then
+    /// fchmod, then each xattr.
+    ///
+    /// - Throws: ``VHDError`` when one cannot be set (an xattr the filesystem does not
+    ///   support, say), so that the replacement never silently widens who can read the disk.
+    public func keepAttributes(of file: HostFile) throws(VHDError) {
+        let source = file.descriptor.rawValue
+        var status = stat()
+        guard fstat(source, &status) == 0 else {
+            throw VHDError(path: file.name, .io(call: "fstat", offset: nil, errno: Errno(rawValue: errno)))
+        }
+        guard fchown(descriptor.rawValue, status.st_uid, status.st_gid) == 0 else {
+            throw VHDError(path: temporaryPath.string, .io(call: "fchown", offset: nil, errno: Errno(rawValue: errno)))
+        }
+        guard fchmod(descriptor.rawValue, status.st_mode & 0o7777) == 0 else {
+            throw VHDError(path: temporaryPath.string, .io(call: "fchmod", offset: nil, errno: Errno(rawValue: errno)))
+        }
+        keptAttributes = true
+        guard let flistxattr = ExtendedAttributes.list, let fgetxattr = ExtendedAttributes.get,
+              let fsetxattr = ExtendedAttributes.set else { return }
+        let listSize = flistxattr(source, nil, 0)
+        guard listSize >= 0 else {
+            let failure = Errno(rawValue: errno)
+            if failure == .notSupported { return }  // no xattrs on this filesystem: none to keep
+            throw VHDError(path: file.name, .io(call: "flistxattr", offset: nil, errno: failure))
+        }
+        guard listSize > 0 else { return }
+        var names = [CChar](repeating: 0, count: listSize)
+        let listed = flistxattr(source, &names, listSize)
+        guard listed >= 0 else {
+            throw VHDError(path: file.name, .io(call: "flistxattr", offset: nil, errno: Errno(rawValue: errno)))
+        }
+        var start = 0
+        while start < listed {
+            var end = start
+            while end < listed && names[end] != 0 { end += 1 }
+            let name = names[start..<end].withUnsafeBufferPointer { String(decoding: UnsafeRawBufferPointer($0), as: UTF8.self) }
+            start = end + 1
+            let size = fgetxattr(source, name, nil, 0)
+            guard size >= 0 else {
+                throw VHDError(path: file.name, .io(call: "fgetxattr(\(name))", offset: nil, errno: Errno(rawValue: errno)))
+            }
+            var value = [UInt8](repeating: 0, count: size)
+            let read = fgetxattr(source, name, &value, size)
+            guard read >= 0 else {
+                throw VHDError(path: file.name, .io(call: "fgetxattr(\(name))", offset: nil, errno: Errno(rawValue: errno)))
+            }
+            guard fsetxattr(descriptor.rawValue, name, value, read, 0) == 0 else {
+                throw VHDError(path: temporaryPath.string, .io(call: "fsetxattr(\(name))", offset: nil, errno: Errno(rawValue: errno)))
+            }
+        }
+    }
 
     /// The most bytes one pwrite is given. Larger writes were measured several times slower
     /// on a Linux VM (a 2 MiB write takes a huge page-cache folio; see Benchmarks/README.md),

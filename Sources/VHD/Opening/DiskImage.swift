@@ -21,13 +21,18 @@ public struct DiskImage {
     /// - Parameters:
     ///   - path: the image file.
     ///   - options: whether bad checksums are refused (the default) or reported.
+    ///   - locking: lock the file ``ImageLock/Mode/shared``, as QEMU's readers do; `false`
+    ///     takes no lock and ignores other programs' (qemu-img's `-U`).
     ///   - body: runs with the opened image; the file is closed when it returns.
-    /// - Throws: ``VHDError`` if the file cannot be read, is of an unsupported format (VHDX,
-    ///   qcow2, VMDK, ...) or is a broken VHD; whatever `body` throws.
+    /// - Throws: ``VHDError`` if the file is not a regular file (or a block device), is locked
+    ///   by a writer, cannot be read, is of an unsupported format (VHDX, qcow2, VMDK, ...) or
+    ///   is a broken VHD; whatever `body` throws.
     public static func withOpened<R>(
-        at path: FilePath, options: OpenOptions = OpenOptions(), _ body: (DiskImage) throws -> R
+        at path: FilePath, options: OpenOptions = OpenOptions(), locking: Bool = true, _ body: (DiskImage) throws -> R
     ) throws -> R {
-        try HostFile.withOpened(at: path) { file in try body(DiskImage(reading: file, options: options)) }
+        let file = try HostFile.open(path, lock: locking, acceptsBlockDevice: true)
+        defer { file.close() }
+        return try body(DiskImage(reading: file, options: options))
     }
 
     /// Detects the format of an open file and validates a VHD's layout.

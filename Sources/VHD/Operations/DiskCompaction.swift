@@ -31,7 +31,9 @@ public struct CompactSummary: Sendable, Equatable {
 /// complete, so an interrupted run leaves the disk as it was. The copy keeps the disk's type,
 /// footer (UUID, sizes, geometry, creator, timestamp), block size, parent record (UUID,
 /// timestamp, name) and locator paths byte for byte; blocks are laid out in block order with
-/// their data 4 KiB-aligned. Its file permissions are the default of new files.
+/// their data 4 KiB-aligned. It keeps the disk's owner, group, mode and extended attributes
+/// (ACLs). The disk is opened for writing (a read-only disk is refused) and locked exclusive
+/// (``ImageLock``) until the copy has replaced it.
 ///
 /// What stays: in a dynamic disk, only sectors holding a non-zero byte (bitmap bits of zero
 /// sectors are cleared; a block with none is dropped). In a differencing disk, a sector stored
@@ -47,9 +49,11 @@ public enum DiskCompaction {
     public static func compact(
         at path: FilePath, options: DiskOptions = DiskOptions(), sync: Bool = false, copy: CopyOptions = CopyOptions()
     ) throws(VHDError) -> CompactSummary {
-        var readOptions = options
-        readOptions.writable = false
-        return try Disk.withChain(at: path, options: readOptions) { (disk) throws(VHDError) in
+        // Opened for writing, as every in-place operation: a disk that cannot be written is
+        // refused, and the disk is locked exclusive until the copy has replaced it.
+        var writeOptions = options
+        writeOptions.writable = true
+        return try Disk.withChain(at: path, options: writeOptions) { (disk) throws(VHDError) in
             let layer = disk.layers[0]
             guard let layout = layer.layout, let dynamic = layout.dynamic else {
                 throw VHDError(path: path.string, .refused(operation: "compact it", reason:
@@ -67,6 +71,7 @@ public enum DiskCompaction {
             let output = try OutputFile.create(at: path, overwrite: true)
             let newAllocatedBlocks: Int
             do throws(VHDError) {
+                try output.keepAttributes(of: layer.file)
                 var writer = DynamicImageWriter(output: output, preserving: layout.footer, header: dynamic.header, locatorData: locatorData)
                 if layout.diskType == .differencing {
                     try compactDifferencing(disk, dynamic: dynamic, into: &writer, options: copy)

@@ -90,12 +90,16 @@ public enum DiskMerge {
                         "other disks depend on the files it changes or removes: " + others.joined(separator: "; ")))
                 }
             }
+            // The files it changes or removes are locked exclusive through the descriptors of
+            // the chain opened here; the target's second open below then takes no lock of its
+            // own (two opens of one file conflict, even in one process).
+            if options.disk.locking { try source.lock(layers: 0...targetIndex, mode: .exclusive) }
             let targetPath = source.layers[targetIndex].file.path
             var summary = MergeSummary(
                 target: targetPath.string, merged: source.layers[0..<targetIndex].map(\.file.name), removed: [],
                 bytesWritten: 0, targetGrownFrom: nil)
             let extents = try source.extents().filter { $0.layer < targetIndex }
-            let targetOptions = DiskOptions(open: options.disk.open, ignoreParentUUID: options.disk.ignoreParentUUID, writable: true)
+            let targetOptions = DiskOptions(open: options.disk.open, ignoreParentUUID: options.disk.ignoreParentUUID, writable: true, locking: false)
             let targetSize = source.layers[targetIndex].virtualSize
             // A larger child grows the target first. A target already of the child's size is
             // finished by resize when it shows a resize stopped part-way: a merge killed while
@@ -187,7 +191,8 @@ public enum DiskMerge {
     static func recordedParent(of path: FilePath) -> VHDUUID? {
         let file: HostFile
         do {
-            file = try HostFile.open(path)
+            // A regular file, checked without blocking; no lock (a disk in use is still a child).
+            file = try HostFile.open(path, lock: false)
         } catch {
             return nil
         }

@@ -37,14 +37,15 @@ public enum DiskRepair {
     }
 
     /// Applies `changes` to the image at `path`, after writing every byte they overwrite (and
-    /// the file's size) to `backup`, synced, so that the repair can be undone by hand.
+    /// the file's size) to `backup`, synced, so that the repair can be undone by hand. The
+    /// image is locked exclusive (``ImageLock``) unless `locking` is false.
     ///
     /// Order (as planned): the header's checksum, BAT entries, the footer at the end, the copy
     /// at 0; then fsync. A crash
     /// part-way leaves a file the next `repair` finishes.
-    public static func apply(_ changes: [RepairChange], to path: FilePath, backup: FilePath) throws(VHDError) {
+    public static func apply(_ changes: [RepairChange], to path: FilePath, backup: FilePath, locking: Bool = true) throws(VHDError) {
         guard !changes.isEmpty else { return }
-        let file = try HostFile.open(path, writable: true)
+        let file = try HostFile.open(path, writable: true, lock: locking)
         defer { file.close() }
         try writeBackup(of: changes, originalSize: file.sizeInBytes, image: path, to: backup)
         for change in changes {

@@ -43,7 +43,7 @@ public enum DiskReparent {
     public static func reparent(
         at path: FilePath, to parentPath: FilePath, force: Bool = false, options: InPlaceOptions = InPlaceOptions()
     ) throws(VHDError) -> ReparentSummary {
-        let childFile = try HostFile.open(path, writable: true)
+        let childFile = try HostFile.open(path, writable: true, lock: options.disk.locking)
         defer { childFile.close() }
         let child = try DiskImage(reading: childFile, options: options.disk.open)
         guard let layout = child.layout, layout.diskType == .differencing, let dynamic = layout.dynamic else {
@@ -53,11 +53,15 @@ public enum DiskReparent {
         var parentOptions = options.disk
         parentOptions.writable = false
         parentOptions.parentPath = nil
+        // The new parent's chain may hold the child (a loop, refused below), which this
+        // process locked exclusive: it is locked shared only once that is ruled out.
+        parentOptions.locking = false
         let (parentId, parentTime) = try Disk.withChain(at: parentPath, options: parentOptions) { (parent) throws(VHDError) in
             for layer in parent.layers where try FileIdentity(layer.file) == childIdentity {
                 throw VHDError(path: path.string, .refused(operation: "reparent it", reason:
                     "\(parentPath.string)'s chain contains \(path.string) itself (\(layer.file.name)), which would be a loop"))
             }
+            if options.disk.locking { try parent.lock(layers: 0...(parent.layers.count - 1), mode: .shared) }
             guard let parentLayout = parent.layers[0].layout else {
                 throw VHDError(path: parentPath.string, .notAVHD(reason: "a differencing disk's parent must be a VHD"))
             }

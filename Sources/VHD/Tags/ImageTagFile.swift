@@ -24,7 +24,7 @@ public enum ImageTagFile {
         let path = path(for: image)
         let file: HostFile
         do {
-            file = try HostFile.open(path)
+            file = try HostFile.open(path, lock: false)  // a sidecar, no disk: checked a regular file
         } catch let error where error.kind == .io(call: "open", offset: nil, errno: .noSuchFileOrDirectory) {
             return nil
         }

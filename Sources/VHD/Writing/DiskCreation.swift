@@ -34,10 +34,15 @@ public enum DiskCreation {
     /// locators: W2ku with the parent's absolute path and W2ru with its path relative to the
     /// child's folder (Windows separators). Its virtual size and block size are the parent's.
     ///
-    /// - Throws: ``VHDError`` if the parent cannot be opened or is not a VHD.
+    /// The destination may be no file of the parent's chain, under any name: replacing one
+    /// would destroy the disk the child is made on.
+    ///
+    /// - Throws: ``VHDError`` if the parent cannot be opened or is not a VHD;
+    ///   ``VHDError/Kind/sameFile(source:)`` when the destination is a file of its chain.
     public static func createDifferencing(parentPath: FilePath, output: OutputFile, options: OpenOptions = OpenOptions()) throws(VHDError) {
         let parentFile = try HostFile.open(parentPath)
         defer { parentFile.close() }
+        try refuseChain(of: parentPath, parentFile: parentFile, writingOver: output.destination, options: options)
         let parent = try DiskImage(reading: parentFile, options: options)
         guard let layout = parent.layout else {
             throw VHDError(path: parentPath.string, .notAVHD(reason: "a differencing disk's parent must be a VHD"))
@@ -53,6 +58,25 @@ public enum DiskCreation {
         var writer = try DynamicImageWriter(output: output, size: layout.virtualSize, blockSize: blockSize, parent: record)
         writer.setParentName(absolute.lastComponent?.string ?? absolute.string)
         try writer.finish()
+    }
+
+    /// Throws ``VHDError/Kind/sameFile(source:)`` if `destination` is the parent or one of its
+    /// ancestors. A parent whose own chain does not open (an ancestor missing, say) may still
+    /// be the base of a new child, as before: then only the files that did open are compared.
+    static func refuseChain(
+        of parentPath: FilePath, parentFile: HostFile, writingOver destination: FilePath, options: OpenOptions
+    ) throws(VHDError) {
+        if let target = FileIdentity(path: destination), try FileIdentity(parentFile) == target {
+            throw VHDError(path: destination.string, .sameFile(source: parentFile.name))
+        }
+        do {
+            try Disk.withChain(at: parentPath, options: DiskOptions(open: options)) { (chain) throws(VHDError) in
+                try chain.refuseWritingOver(destination)
+            }
+        } catch {
+            // Another failure: the chain did not open; the parent itself was compared above.
+            if case .sameFile = error.kind { throw error }
+        }
     }
 
     /// `path` made absolute against the current folder and normalized.

@@ -18,11 +18,14 @@ extension VHDTool {
         @Flag(help: "Also list the block allocation table.")
         var bat = false
 
+        @Flag(help: "Take no lock and ignore other programs' (like qemu-img info -U): inspect a disk that QEMU is writing.")
+        var noLock = false
+
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             let options = OpenOptions(checksumPolicy: .ignore, nowInUnixSeconds: currentUnixTime())
-            var report = try DiskImage.withOpened(at: FilePath(image), options: options) { disk in
+            var report = try DiskImage.withOpened(at: FilePath(image), options: options, locking: !noLock) { disk in
                 guard let layout = disk.layout else {
                     throw VHDError(path: image, .notAVHD(reason: "no \"conectix\" footer at its end or start (it would be read as a raw disk)"))
                 }
@@ -37,7 +40,7 @@ extension VHDTool {
         func addContents(to report: inout InspectionReport, options: OpenOptions) {
             let path = FilePath(image)
             do {
-                try Disk.withOpened(at: path, options: DiskOptions(open: options)) { disk in
+                try Disk.withOpened(at: path, options: DiskOptions(open: options, locking: !noLock)) { disk in
                     let layout = try DiskLayoutProbe.probe(disk)
                     report.layout = layout
                     report.warnings += layout.warnings.map { "partition table: \($0)" }

@@ -27,6 +27,9 @@ extension VHDTool {
         @Flag(help: "Print the changes and change nothing.")
         var dryRun = false
 
+        @Flag(help: "Take no lock and ignore other programs' (like QEMU's locking=off): only when nothing else uses the disk.")
+        var noLock = false
+
         @OptionGroup var output: OutputOptions
 
         struct Report: Encodable {
@@ -47,19 +50,19 @@ extension VHDTool {
 
         func run() throws {
             let path = FilePath(image)
-            let changes = try HostFile.withOpened(at: path) { try DiskRepair.plan($0) }
+            let changes = try HostFile.withOpened(at: path, lock: !noLock) { try DiskRepair.plan($0) }
             var report = Report(
                 path: image, changes: changes.map { .init(offset: $0.offset, length: $0.newBytes.count, reason: $0.reason) },
                 applied: false, backup: nil)
             if !dryRun && !changes.isEmpty {
                 let backup = Self.freeBackupPath(for: image)
-                try DiskRepair.apply(changes, to: path, backup: FilePath(backup))
+                try DiskRepair.apply(changes, to: path, backup: FilePath(backup), locking: !noLock)
                 report.applied = true
                 report.backup = backup
             }
             if report.applied || changes.isEmpty {
                 do {
-                    _ = try HostFile.withOpened(at: path) { try VHDLayout(reading: $0) }
+                    _ = try HostFile.withOpened(at: path, lock: !noLock) { try VHDLayout(reading: $0) }
                 } catch {
                     report.remainingProblem = "\(error)"
                 }

@@ -28,6 +28,9 @@ extension VHDTool {
         @Flag(help: "Use images whose footer or header checksum is wrong.")
         var ignoreChecksums = false
 
+        @Flag(help: "Take no lock and ignore other programs' (like QEMU's locking=off): only when nothing else uses the disk.")
+        var noLock = false
+
         @OptionGroup var output: OutputOptions
 
         struct Report: Encodable {
@@ -43,7 +46,7 @@ extension VHDTool {
         func run() throws {
             let summary = try DiskReparent.reparent(
                 at: FilePath(child), to: FilePath(parent), force: force,
-                options: InPlaceOptions(disk: DiskOptions(open: OpenOptions(checksumPolicy: ignoreChecksums ? .ignore : .verify)), sync: sync))
+                options: InPlaceOptions(disk: DiskOptions(open: OpenOptions(checksumPolicy: ignoreChecksums ? .ignore : .verify), locking: !noLock), sync: sync))
             let report = Report(
                 path: child, oldParentName: summary.oldParentName, absolutePath: summary.absolutePath,
                 relativePath: summary.relativePath, parentUniqueId: summary.parentUniqueId.description,
