@@ -25,7 +25,8 @@ struct CorpusTests {
         let layout = try layout(of: try #require(TestPaths.corpusImage("dissect-dynamic.vhd")), checksumPolicy: .verify)
         let table = try #require(layout.dynamic?.table)
         #expect(table.entries == [0xF, 0x201F, BlockAllocationTable.unallocated, 0x1017, BlockAllocationTable.unallocated])
-        #expect(layout.warnings == [.chsSizeDiffers(currentSize: 10_485_760, chsSize: 10_479_616, qemuSize: 10_485_760)])
+        // CHS 301/4/17 is below the current size, as Windows writes it: every reader agrees, no warning.
+        #expect(layout.warnings.isEmpty)
     }
 
     @Test func windowsDifferencingDiskLocatorsDecode() throws {

@@ -7,11 +7,14 @@ public struct CheckProblem: Sendable, Equatable, Codable {
     public var check: String
     public var message: String
     public var fix: String?
+    /// A note: worth knowing (e.g. another reader sees another size) but no reason to fail.
+    public var note: Bool
 
-    public init(check: String, message: String, fix: String? = nil) {
+    public init(check: String, message: String, fix: String? = nil, note: Bool = false) {
         self.check = check
         self.message = message
         self.fix = fix
+        self.note = note
     }
 }
 
@@ -23,7 +26,8 @@ public enum DiskCheck {
     /// to 32 TiB, in whole MiB.
     public static let azureSizeRange: ClosedRange<UInt64> = (20 << 20)...(32 << 40)
 
-    /// The problems of the disk at `path`; empty when it is clean.
+    /// The problems of the disk at `path`; empty when it is clean. Entries marked
+    /// ``CheckProblem/note`` do not make it unclean.
     ///
     /// - Throws: ``VHDError`` only when the file cannot be checked at all: it cannot be read,
     ///   or it is not a VHD.
@@ -52,6 +56,10 @@ public enum DiskCheck {
         for warning in layout.warnings {
             switch warning {
             case .notAzureReady: continue  // the Azure rules below say it with their fixes
+            case .chsSizeDiffers:
+                problems.append(CheckProblem(
+                    check: "size", message: warning.description,
+                    fix: "vhdtool convert '\(path.string)' NEW.vhd (writes a geometry every reader sizes alike)", note: true))
             case .checksumMismatch: problems.append(CheckProblem(check: "checksum", message: warning.description, fix: repairHint(path)))
             case .footerRecoveredFromCopy, .footerCopyMissing, .footerCopyDiffers:
                 problems.append(CheckProblem(check: "structure", message: warning.description, fix: repairHint(path)))
