@@ -31,7 +31,7 @@ let package = Package(
         .target(
             name: "VHD",
             dependencies: [
-                "VHDFormat", "CZlib",
+                "VHDFormat", "VHDXFormat", "CZlib",
                 .product(name: "SystemPackage", package: "swift-system"),
                 // SHA-256 of the content digest.
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(
             name: "VHDTests",
             dependencies: [
-                "VHD", "TestSupport",
+                "VHD", "VHDXFormat", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 // An independent computation of the content digest's documented form.
                 .product(name: "Crypto", package: "swift-crypto"),

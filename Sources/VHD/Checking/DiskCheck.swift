@@ -32,6 +32,7 @@ public enum DiskCheck {
     /// - Throws: ``VHDError`` only when the file cannot be checked at all: it cannot be read,
     ///   or it is not a VHD.
     public static func problems(at path: FilePath, azure: Bool = false, options: CopyOptions = CopyOptions()) throws(VHDError) -> [CheckProblem] {
+        if try VHDXCheck.isVHDX(path) { return try VHDXCheck.problems(at: path, azure: azure, options: options) }
         let layout: VHDLayout
         do {
             layout = try HostFile.withOpened(at: path) { try VHDLayout(reading: $0, options: OpenOptions(checksumPolicy: .ignore)) }

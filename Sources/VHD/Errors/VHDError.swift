@@ -1,5 +1,6 @@
 import SystemPackage
 import VHDFormat
+import VHDXFormat
 
 /// Why an image could not be opened, read or trusted: what was found, where, in which file.
 public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -78,6 +79,10 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case untagged(sidecar: String)
         /// An operation (resize, compact, merge, reparent) does not apply to this disk: why.
         case refused(operation: String, reason: String)
+        /// A VHDX structure's bytes are malformed; `offset` is where it starts in the file.
+        case vhdxFormat(VHDXFormatError, offset: Int64)
+        /// A VHDX's structures do not fit together or in the file: why.
+        case vhdxLayout(reason: String)
     }
 
     public var description: String {
@@ -97,7 +102,7 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .notAVHD(reason):
             return "\(name) is not a VHD: \(reason)"
         case let .unsupportedFormat(format):
-            return "\(name) is a \(format) image, which vhdtool does not read (it reads VHD and raw images)"
+            return "\(name) is a \(format) image, which vhdtool does not read (it reads VHD, VHDX and raw images)"
         case let .headerOutsideFile(offset, fileSize):
             return "\(name): the footer puts the dynamic disk header at offset \(offset), "
                 + "but 1024 bytes there do not fit in the file of \(fileSize) bytes"
@@ -160,6 +165,10 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "vhdtool tag \(name) --os-state generalized|specialized"
         case let .tagUnreadable(reason):
             return "\(name) is not a usable tag record: \(reason)"
+        case let .vhdxFormat(error, offset):
+            return "\(name): \(error) (structure at offset \(offset))"
+        case let .vhdxLayout(reason):
+            return "\(name) is not a usable VHDX: \(reason)"
         case let .outOfRange(offset, length, virtualSize):
             return "\(name): \(length) bytes at virtual offset \(offset) are outside the disk of \(virtualSize) bytes"
         }
