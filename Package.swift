@@ -5,6 +5,7 @@ let package = Package(
     name: "vhdtool",
     products: [
         .library(name: "VHDFormat", targets: ["VHDFormat"]),
+        .library(name: "VHDXFormat", targets: ["VHDXFormat"]),
         .library(name: "VHD", targets: ["VHD"]),
         .library(name: "ImageGallery", targets: ["ImageGallery"]),
         .executable(name: "vhdtool", targets: ["vhdtool"]),
@@ -23,6 +24,8 @@ let package = Package(
     targets: [
         // Bytes <-> values. No files, no Foundation, no dependencies.
         .target(name: "VHDFormat"),
+        // The same for VHDX (MS-VHDX 1.0): headers, region tables, BAT, metadata, log, CRC-32C.
+        .target(name: "VHDXFormat"),
         // zlib (Debian zlib1g-dev), for gzip-compressed images.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Files: opening, validating, reading and writing disks; what is inside them (partitions,
@@ -30,7 +33,7 @@ let package = Package(
         .target(
             name: "VHD",
             dependencies: [
-                "VHDFormat", "CZlib",
+                "VHDFormat", "VHDXFormat", "CZlib",
                 .product(name: "SystemPackage", package: "swift-system"),
                 // SHA-256 of the content digest.
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -76,9 +79,12 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(
+            name: "VHDXFormatTests",
+            dependencies: ["VHDXFormat"]),
+        .testTarget(
             name: "VHDTests",
             dependencies: [
-                "VHD", "TestSupport",
+                "VHD", "VHDXFormat", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 // An independent computation of the content digest's documented form.
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -26,7 +26,8 @@ struct CorpusTests {
         let layout = try layout(of: try #require(TestPaths.corpusImage("dissect-dynamic.vhd")), checksumPolicy: .verify)
         let table = try #require(layout.dynamic?.table)
         #expect(table.entries == [0xF, 0x201F, BlockAllocationTable.unallocated, 0x1017, BlockAllocationTable.unallocated])
-        #expect(layout.warnings == [.chsSizeDiffers(currentSize: 10_485_760, chsSize: 10_479_616, qemuSize: 10_485_760)])
+        // CHS 301/4/17 is below the current size, as Windows writes it: every reader agrees, no warning.
+        #expect(layout.warnings.isEmpty)
     }
 
     @Test(.enabled(if: TestPaths.hasCorpusImage("dfvfs-fat-differential.vhd"), Comment(rawValue: TestPaths.corpusMissing)))
@@ -69,8 +70,11 @@ struct CorpusTests {
     }
 
     @Test(.enabled(if: TestPaths.hasCorpusImage("dissect-dynamic.vhdx.first-1MiB"), Comment(rawValue: TestPaths.corpusMissing)))
-    func vhdxIsRefusedByName() throws {
+    func truncatedVHDXIsNotMistakenForAVHD() throws {
         let path = try #require(TestPaths.corpusImage("dissect-dynamic.vhdx.first-1MiB"))
-        #expect(openingError(path) == .unsupportedFormat("VHDX"))
+        guard case .vhdxLayout = openingError(path) else {
+            Issue.record("\(String(describing: openingError(path)))")
+            return
+        }
     }
 }

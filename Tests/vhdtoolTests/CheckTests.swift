@@ -79,4 +79,53 @@ struct CheckTests {
         let after = try Self.check(fixed, azure: true)
         #expect(after.status == 0, "\(after.json)")
     }
+
+    /// Windows and Hyper-V always write a CHS product below the current size: every reader
+    /// takes the current size, so that is no problem (it used to exit 2).
+    @Test(arguments: ["dissect-dynamic.vhd", "dissect-fixed.vhd"])
+    func windowsDisksAreClean(name: String) throws {
+        guard let path = TestPaths.corpusImage(name) else { return }
+        let (status, json) = try Self.check(path)
+        #expect(status == 0, "\(json)")
+        #expect(json["clean"] as? Bool == true && Self.problems(json).isEmpty, "\(json)")
+    }
+
+    /// FreeBSD mkimg's "*img": qemu-img reads the CHS size, the others the current size. A
+    /// note says so, and the check passes.
+    @Test func otherReadersSizeIsANoteNotAProblem() throws {
+        guard let path = TestPaths.corpusImage("freebsd-img-1x1-512-gpt.vhdf") else { return }
+        let (status, json) = try Self.check(path)
+        #expect(status == 0, "\(json)")
+        let note = try #require(Self.problems(json).first)
+        #expect(note["note"] as? Bool == true)
+        #expect((note["message"] as? String)?.contains("qemu-img reads 5222400 bytes") == true, "\(note)")
+        let text = try ConvertTests.vhdtool(["check", path])
+        #expect(text.status == 0 && text.stdout.contains("note: qemu-img reads"), "\(text.stdout)")
+    }
+
+    /// The Windows-made differencing disk with a parent of its recorded UUID and time beside it
+    /// (its real parent is not in the corpus): clean.
+    @Test func windowsDifferencingDiskWithItsParentIsClean() throws {
+        guard let corpusChild = TestPaths.corpusImage("dfvfs-fat-differential.vhd") else { return }
+        let folder = try TemporaryFolder()
+        let child = folder.file("child.vhd")
+        try FileManager.default.copyItem(atPath: corpusChild, toPath: child)
+        let parent = folder.file("fat-parent.vhd")
+        #expect(try ConvertTests.vhdtool(["create", parent, "--size", "4M", "--type", "fixed"]).status == 0)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: parent)))
+        let footer = bytes.count - 512
+        let uuid: [UInt8] = [0x5f, 0xa2, 0x1a, 0x55, 0xf3, 0x94, 0xaa, 0x4d, 0x99, 0x58, 0x19, 0x51, 0xa6, 0x7d, 0x55, 0x40]
+        bytes.replaceSubrange((footer + 68)..<(footer + 84), with: uuid)
+        bytes.replaceSubrange((footer + 64)..<(footer + 68), with: [0, 0, 0, 0])
+        let sum = ~bytes[footer..<(footer + 512)].reduce(UInt32(0)) { $0 &+ UInt32($1) }
+        bytes.replaceSubrange((footer + 64)..<(footer + 68), with: withUnsafeBytes(of: sum.bigEndian) { Array($0) })
+        try Data(bytes).write(to: URL(fileURLWithPath: parent))
+        // The child records its parent's modification time (dynamic header offset 56).
+        let header = try [UInt8](Data(contentsOf: URL(fileURLWithPath: child)))[512..<1536]
+        let recorded = header[(512 + 56)..<(512 + 60)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSince1970: TimeInterval(UInt64(recorded) + 946_684_800))], ofItemAtPath: parent)
+        let (status, json) = try Self.check(child)
+        #expect(status == 0, "\(json)")
+    }
 }

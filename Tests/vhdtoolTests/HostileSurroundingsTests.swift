@@ -71,7 +71,8 @@ struct HostileSurroundingsTests {
         let folder = try TemporaryFolder()
         let source = TestPaths.testImage("dynamic-8M.vhd")
         let device = folder.file("null-device")
-        #expect(mknod(device, S_IFCHR | 0o600, dev_t(1 << 8 | 3))  // 1:3, /dev/null == 0, "mknod needs root")
+        // 1:3 is /dev/null's device number.
+        #expect(mknod(device, S_IFCHR | 0o600, dev_t(1 << 8 | 3)) == 0, "mknod needs root")
         #expect(mkfifo(folder.file("fifo.vhd"), 0o600) == 0)
         for destination in [device, folder.file("fifo.vhd")] {
             for extra in [[], ["--force"]] {

@@ -28,7 +28,10 @@ final class RunningProcess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         var pipeEnds: [Int32] = [-1, -1]
         if holdInput {
-            guard pipe2(&pipeEnds, O_CLOEXEC) == 0 else { throw POSIXError(.EIO) }
+            guard pipe(&pipeEnds) == 0 else { throw POSIXError(.EIO) }
+            // Neither end may leak into other children; the child gets the read end by dup2.
+            _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
             posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)
         } else {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)

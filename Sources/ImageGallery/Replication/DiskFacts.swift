@@ -44,10 +44,10 @@ public struct DiskFacts: Sendable, Equatable {
     /// with what changed) and the partition and filesystem probe (the tag's OS type and
     /// generation, when recorded, win over the probe's suggestions).
     ///
-    /// The source must be a VHD, or a raw image whose size is a whole number of 512-byte
-    /// sectors; either at least 1 MiB. A file whose name ends in `.vhd` but holds no VHD is
-    /// taken as raw only with `allowRaw`. VHDX, qcow2, VMDK, VDI and compressed files are refused
-    /// by their content.
+    /// The source must be a VHD or VHDX (a chain of either), or a raw image whose size is a
+    /// whole number of 512-byte sectors; any of them at least 1 MiB. A file whose name ends in
+    /// `.vhd` but holds no VHD is taken as raw only with `allowRaw`. qcow2, VMDK, VDI and
+    /// compressed files are refused by their content.
     ///
     /// - Throws: ``GalleryError``: rule for a source of the wrong kind or size, io when the disk
     ///   cannot be opened or read, or is a damaged VHD.
@@ -89,6 +89,7 @@ public struct DiskFacts: Sendable, Equatable {
                 switch top.contents {
                 case .raw: azure.append("it is a raw image, not a VHD")
                 case let .vhd(vhd): azure = disk.layers.count > 1 ? ["it is a differencing disk (a chain of \(disk.layers.count) files)"] : AzureReadiness.problems(with: vhd)
+                case .vhdx: azure.append("it is a VHDX image; Azure accepts only fixed VHDs")
                 }
                 return DiskFacts(
                     virtualSize: disk.virtualSize, occupiedBytes: occupied.nonZeroBytes, digest: digest.description,

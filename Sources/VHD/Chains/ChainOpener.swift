@@ -40,13 +40,32 @@ struct ChainOpener {
                 throw VHDError(path: path.string, .chainCycle(at: current.string))
             }
             let layer = DiskLayer(try DiskImage(reading: file, options: options.open))
-            if layer.layout == nil && !layers.isEmpty {
+            if layer.image.format == .vhdx && layers.isEmpty && options.writable {
+                throw VHDError(path: current.string, .notWritable(reason: "vhdtool does not write into VHDX files in place; convert it to a VHD first"))
+            }
+            if layer.image.format == .raw && !layers.isEmpty {
                 throw VHDError(path: current.string, .notAVHD(reason: "it is the parent of \(layers.last!.file.name) but holds no VHD footer"))
             }
             if let child = layers.last?.layout, let header = child.dynamic?.header, let parent = layer.layout {
                 try check(parent: parent, file: file, against: header, childName: layers.last!.file.name, warnings: &warnings)
+            } else if let child = layers.last {
+                try VHDXChain.check(parent: layer, child: child, ignoreIdentity: options.ignoreParentUUID, warnings: &warnings)
             }
             layers.append(layer)
+            if let vhdx = layer.image.vhdxLayout {
+                guard vhdx.diskKind == .differencing else { break }
+                guard layers.count < options.maximumChainDepth else {
+                    throw VHDError(path: path.string, .chainTooDeep(limit: options.maximumChainDepth))
+                }
+                let candidates = VHDXChain.candidates(for: current, layout: vhdx, explicit: layers.count == 1 ? options.parentPath : nil)
+                let explicit = layers.count == 1 ? options.parentPath : nil
+                guard let found = candidates.first(where: { Self.isDiskFile($0, acceptsBlockDevice: $0 == explicit) }) else {
+                    throw VHDError(path: current.string, .parentNotFound(
+                        name: vhdx.parentLocator?["relative_path"] ?? vhdx.parentLocator?["absolute_win32_path"] ?? "", tried: candidates.map(\.string)))
+                }
+                current = found
+                continue
+            }
             guard let layout = layer.layout, layout.diskType == .differencing, let dynamic = layout.dynamic else { break }
             guard layers.count < options.maximumChainDepth else {
                 throw VHDError(path: path.string, .chainTooDeep(limit: options.maximumChainDepth))

@@ -9,12 +9,15 @@ public struct CheckProblem: Sendable, Equatable, Codable {
     public var message: String
     /// The known way to fix it, or nil.
     public var fix: CheckFix?
+    /// A note: worth knowing (e.g. another reader sees another size) but no reason to fail.
+    public var note: Bool
 
-    /// A problem of the given check.
-    public init(check: String, message: String, fix: CheckFix? = nil) {
+    /// A problem (or, with `note`, a note) of the given check.
+    public init(check: String, message: String, fix: CheckFix? = nil, note: Bool = false) {
         self.check = check
         self.message = message
         self.fix = fix
+        self.note = note
     }
 }
 
@@ -27,6 +30,9 @@ public enum CheckFix: Sendable, Equatable, Codable {
     /// Repair the metadata of `path` (``DiskRepair``): the footer from its copy or the reverse,
     /// checksums.
     case repair(path: String)
+    /// Convert `source` into a new VHD (``DiskConversion``), whose geometry every reader sizes
+    /// alike.
+    case convertForAllReaders(source: String)
     /// Name the parent explicitly (``DiskOptions/parentPath``), or point the child at it
     /// (``DiskReparent``).
     case giveOrReparentParent(child: String)
@@ -40,11 +46,13 @@ public enum DiskCheck {
     /// to 32 TiB, in whole MiB.
     public static let azureSizeRange: ClosedRange<UInt64> = (20 << 20)...(32 << 40)
 
-    /// The problems of the disk at `path`; empty when it is clean.
+    /// The problems of the disk at `path`; empty when it is clean. Entries marked
+    /// ``CheckProblem/note`` do not make it unclean.
     ///
     /// - Throws: ``VHDError`` only when the file cannot be checked at all: it cannot be read,
     ///   or it is not a VHD.
     public static func problems(at path: FilePath, azure: Bool = false, options: CopyOptions = CopyOptions()) throws(VHDError) -> [CheckProblem] {
+        if try VHDXCheck.isVHDX(path) { return try VHDXCheck.problems(at: path, azure: azure, options: options) }
         let layout: VHDLayout
         do {
             layout = try HostFile.withOpened(at: path) { try VHDLayout(reading: $0, options: OpenOptions(checksumPolicy: .ignore)) }
@@ -69,6 +77,10 @@ public enum DiskCheck {
         for warning in layout.warnings {
             switch warning {
             case .notAzureReady: continue  // the Azure rules below say it with their fixes
+            case .chsSizeDiffers:
+                problems.append(CheckProblem(
+                    check: "size", message: warning.description,
+                    fix: .convertForAllReaders(source: path.string), note: true))
             case .checksumMismatch: problems.append(CheckProblem(check: "checksum", message: warning.description, fix: repairHint(path)))
             case .footerRecoveredFromCopy, .footerCopyMissing, .footerCopyDiffers:
                 problems.append(CheckProblem(check: "structure", message: warning.description, fix: repairHint(path)))

@@ -1,5 +1,6 @@
 import SystemPackage
 import VHDFormat
+import VHDXFormat
 
 /// Why an image could not be opened, read or trusted: what was found, where, in which file.
 public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -95,6 +96,10 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case destinationNotReplaceable(FileKind)
         /// A size that no file can have (beyond 2^63 - 1 bytes with what goes after it).
         case sizeBeyondFileLimit(UInt64)
+        /// A VHDX structure's bytes are malformed; `offset` is where it starts in the file.
+        case vhdxFormat(VHDXFormatError, offset: Int64)
+        /// A VHDX's structures do not fit together or in the file: why.
+        case vhdxLayout(reason: String)
     }
 
     /// One sentence: the file, what was found and where.
@@ -114,7 +119,7 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .notAVHD(reason):
             return "\(name) is not a VHD: \(reason)"
         case let .unsupportedFormat(format):
-            return "\(name) is a \(format) image, which this library does not read (it reads VHD and raw images)"
+            return "\(name) is a \(format) image, which this library does not read (it reads VHD, VHDX and raw images)"
         case let .headerOutsideFile(offset, fileSize):
             return "\(name): the footer puts the dynamic disk header at offset \(offset), "
                 + "but 1024 bytes there do not fit in the file of \(fileSize) bytes"
@@ -189,6 +194,10 @@ public struct VHDError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(name) has no tag (\(sidecar) does not exist)"
         case let .tagUnreadable(reason):
             return "\(name) is not a usable tag record: \(reason)"
+        case let .vhdxFormat(error, offset):
+            return "\(name): \(error) (structure at offset \(offset))"
+        case let .vhdxLayout(reason):
+            return "\(name) is not a usable VHDX: \(reason)"
         case let .outOfRange(offset, length, virtualSize):
             return "\(name): \(length) bytes at virtual offset \(offset) are outside the disk of \(virtualSize) bytes"
         }

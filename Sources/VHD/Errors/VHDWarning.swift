@@ -12,7 +12,8 @@ public enum VHDWarning: Sendable, Equatable, CustomStringConvertible {
     case footerCopyMissing(reason: String)
     /// The copy at offset 0 differs from the footer at the end.
     case footerCopyDiffers
-    /// The geometry's product differs from the current size; `qemuSize` is what qemu-img reads.
+    /// qemu-img reads `qemuSize` (the geometry's product) where every other reader takes the
+    /// current size: reported only when the two differ (a note, not a problem).
     case chsSizeDiffers(currentSize: UInt64, chsSize: UInt64, qemuSize: UInt64)
     case unexpectedFormatVersion(Structure, UInt32)
     case unexpectedDataOffset(Structure, UInt64)
@@ -45,8 +46,8 @@ public enum VHDWarning: Sendable, Equatable, CustomStringConvertible {
         case .footerCopyDiffers:
             "the footer copy at offset 0 differs from the footer at the end"
         case let .chsSizeDiffers(current, chs, qemu):
-            "CHS geometry gives \(chs) bytes but the current size is \(current) bytes; this library uses the current size"
-                + (qemu == current ? "" : ", qemu-img reads \(qemu) bytes")
+            "qemu-img reads \(qemu) bytes (the CHS geometry's product is \(chs)) where Hyper-V, libvhdi and this library read the current size, \(current) bytes"
+                + (qemu == current ? "" : "; qemu-img agrees when its vpc driver is given force_size_calc=current_size")
         case let .unexpectedFormatVersion(structure, version):
             "\(structure) version is \(hexText(version)), expected 0x00010000"
         case let .unexpectedDataOffset(structure, offset):

@@ -1,5 +1,6 @@
 import SystemPackage
 import VHDFormat
+import VHDXFormat
 
 /// One image file, opened and validated: a VHD with its layout, or a raw disk.
 ///
@@ -11,6 +12,8 @@ public struct DiskImage {
         case raw
         /// A VHD and its validated metadata.
         case vhd(VHDLayout)
+        /// A VHDX and its validated metadata.
+        case vhdx(VHDXLayout)
     }
 
     public let file: HostFile
@@ -43,6 +46,7 @@ public struct DiskImage {
         switch try ImageFormat.detect(file) {
         case .raw: contents = .raw
         case .vhd: contents = .vhd(try VHDLayout(reading: file, options: options))
+        case .vhdx: contents = .vhdx(try VHDXLayout(reading: file))
         }
     }
 
@@ -50,6 +54,7 @@ public struct DiskImage {
         switch contents {
         case .raw: .raw
         case .vhd: .vhd
+        case .vhdx: .vhdx
         }
     }
 
@@ -58,10 +63,17 @@ public struct DiskImage {
         switch contents {
         case .raw: UInt64(file.sizeInBytes)
         case let .vhd(layout): layout.virtualSize
+        case let .vhdx(layout): layout.virtualSize
         }
     }
 
-    /// The VHD layout, or nil for a raw image.
+    /// The VHDX layout, or nil for another format.
+    public var vhdxLayout: VHDXLayout? {
+        if case let .vhdx(layout) = contents { return layout }
+        return nil
+    }
+
+    /// The VHD layout, or nil for a raw image or a VHDX.
     public var layout: VHDLayout? {
         if case let .vhd(layout) = contents { return layout }
         return nil

@@ -4,6 +4,8 @@ import VHDFormat
 public enum ImageFormat: String, Sendable, Equatable, CustomStringConvertible {
     /// A VHD: a "conectix" footer at the end of the file or its copy at offset 0.
     case vhd
+    /// A VHDX: "vhdxfile" at offset 0.
+    case vhdx
     /// Anything that is not recognized as another format: the file is the disk.
     case raw
 
@@ -11,7 +13,6 @@ public enum ImageFormat: String, Sendable, Equatable, CustomStringConvertible {
 
     /// Formats recognized only to refuse them by name, with the magic bytes at offset 0.
     static let unsupportedSignatures: [(name: String, magic: [UInt8])] = [
-        ("VHDX", Array("vhdxfile".utf8)),
         ("qcow2", [0x51, 0x46, 0x49, 0xFB]),  // "QFI\xfb"
         ("VMDK", Array("KDMV".utf8)),
         ("VMDK", Array("COWD".utf8)),
@@ -22,7 +23,7 @@ public enum ImageFormat: String, Sendable, Equatable, CustomStringConvertible {
 
     /// Detects the format of `source`.
     ///
-    /// - Throws: ``VHDError/Kind/unsupportedFormat(_:)`` for VHDX, qcow2, VMDK, VDI and gzip
+    /// - Throws: ``VHDError/Kind/unsupportedFormat(_:)`` for qcow2, VMDK, VDI and gzip
     ///   files; an I/O error if the file cannot be read.
     public static func detect(_ source: some ByteSource) throws(VHDError) -> ImageFormat {
         let size = source.sizeInBytes
@@ -33,6 +34,7 @@ public enum ImageFormat: String, Sendable, Equatable, CustomStringConvertible {
         if head.count >= 68, head[64..<68].elementsEqual([0x7F, 0x10, 0xDA, 0xBE]) {
             throw VHDError(path: source.name, .unsupportedFormat("VDI"))
         }
+        if head.starts(with: "vhdxfile".utf8) { return .vhdx }
         if hasCookie(head, at: 0) { return .vhd }
         if size >= Int64(Footer.legacySize) {
             let tail = try source.bytes(at: size - Int64(Footer.legacySize), count: Footer.legacySize)

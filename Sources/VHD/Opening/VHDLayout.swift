@@ -236,10 +236,12 @@ private struct LayoutReader<Source: ByteSource> {
         if let now = options.nowInUnixSeconds, footer.timestamp.unixSeconds > now + 86_400 {
             warnings.append(.timestampInFuture(footer.timestamp))
         }
+        // Windows and Hyper-V always write a CHS product below the current size, and every
+        // reader uses the current size for them: worth a note only where a known reader differs.
         let chsSize = footer.geometry.sizeInBytes
-        if chsSize != footer.currentSize && footer.geometry != .maximum {
-            warnings.append(.chsSizeDiffers(
-                currentSize: footer.currentSize, chsSize: chsSize, qemuSize: QEMUSizeRule.virtualSize(of: footer)))
+        let qemuSize = QEMUSizeRule.virtualSize(of: footer)
+        if chsSize != footer.currentSize && footer.geometry != .maximum && qemuSize != footer.currentSize {
+            warnings.append(.chsSizeDiffers(currentSize: footer.currentSize, chsSize: chsSize, qemuSize: qemuSize))
         }
     }
 

@@ -32,6 +32,7 @@ public enum DiskRepair {
     /// - Throws: ``VHDError``: the file is not a VHD, or what is damaged cannot be told apart
     ///   from what is right.
     public static func plan(_ file: some ByteSource) throws(VHDError) -> [RepairChange] {
+        if try ImageFormat.detect(file) == .vhdx { return try VHDXRepair.plan(file) }  // its log replayed
         var planner = RepairPlanner(file: file)
         return try planner.plan()
     }

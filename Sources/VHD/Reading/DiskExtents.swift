@@ -81,6 +81,8 @@ extension Disk {
         case let .vhd(layout):
             guard let dynamic = layout.dynamic else { return try walkFlat(range, file: layer.file, index: index, visit) }
             try walkBlocks(range, layer: layer, dynamic: dynamic, index: index, visit)
+        case let .vhdx(layout):
+            try walkVHDX(range, layer: layer, layout: layout, index: index, visit)
         }
     }
 

@@ -9,6 +9,7 @@ extension VHDTool {
             abstract: "Validate a VHD: structure, checksums, sector bitmaps against data, the parent chain; --azure adds the upload rules.",
             discussion: """
                 Each problem is a line, with the command that fixes it when there is one. \
+                Notes (e.g. qemu-img reading another size) do not fail the check. \
                 Exit status: 0 clean, 2 problems found, 1 the file could not be checked.
                 """)
 
@@ -31,11 +32,14 @@ extension VHDTool {
             var check: String
             var message: String
             var fix: String?
+            /// Worth knowing, but no reason to fail (exit 0).
+            var note: Bool
 
             init(_ problem: CheckProblem) {
                 check = problem.check
                 message = problem.message
                 fix = problem.fix.map(Self.command)
+                note = problem.note
             }
 
             /// The vhdtool command line that does `fix`.
@@ -44,6 +48,8 @@ extension VHDTool {
                 case let .convertForAzure(source, destination, minimumSize):
                     let size = minimumSize.map { $0 % (1 << 20) == 0 ? " --size \($0 >> 20)M" : " --size \($0)" } ?? ""
                     return "vhdtool convert '\(source)' '\(destination)' --azure" + size
+                case let .convertForAllReaders(source):
+                    return "vhdtool convert '\(source)' NEW.vhd (writes a geometry every reader sizes alike)"
                 case let .repair(path):
                     return "vhdtool repair '\(path)' (see --dry-run first)"
                 case .giveOrReparentParent:
@@ -60,14 +66,17 @@ extension VHDTool {
                 Terminal.standardError("Error: \(ErrorWording.sentence(for: error))\n")
                 throw ExitCode(1)
             }
-            let report = Report(path: image, clean: problems.isEmpty, problems: problems.map(Problem.init))
+            let failures = problems.filter { !$0.note }
+            let report = Report(path: image, clean: failures.isEmpty, problems: problems.map(Problem.init))
             try output.print(report) { report in
-                guard !report.clean else { return "\(report.path): clean\(azure ? " (Azure would accept it)" : "")\n" }
-                return report.problems.map { problem in
-                    "\(problem.check): \(problem.message)" + (problem.fix.map { "\n  fix: \($0)" } ?? "") + "\n"
-                }.joined() + "\(report.path): \(report.problems.count) problem(s)\n"
+                let lines = report.problems.map { problem in
+                    (problem.note ? "note: " : "\(problem.check): ") + problem.message
+                        + (problem.fix.map { "\n  \(problem.note ? "to agree" : "fix"): \($0)" } ?? "") + "\n"
+                }.joined()
+                guard !report.clean else { return lines + "\(report.path): clean\(azure ? " (Azure would accept it)" : "")\n" }
+                return lines + "\(report.path): \(failures.count) problem(s)\n"
             }
-            if !problems.isEmpty { throw ExitCode(2) }
+            if !failures.isEmpty { throw ExitCode(2) }
         }
     }
 }

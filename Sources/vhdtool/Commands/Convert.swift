@@ -9,7 +9,7 @@ extension VHDTool {
         static let configuration = CommandConfiguration(
             abstract: "Copy a disk into another format, touching only the data that is there.",
             discussion: """
-                The source may be raw, any VHD (a differencing chain is flattened) or gzip-compressed. \
+                The source may be raw, any VHD or VHDX (a differencing chain is flattened) or gzip-compressed. \
                 The destination appears only when complete; an interrupted or failed run leaves it as it was.
                 """)
 
@@ -19,14 +19,24 @@ extension VHDTool {
             var kind: ImageKind { ImageKind(rawValue: rawValue)! }
         }
 
+        enum Container: String, ExpressibleByArgument, CaseIterable {
+            case vhd, vhdx
+        }
+
         @Argument(help: "The source disk.")
         var source: String
 
         @Argument(help: "The destination file, or - for standard output (raw only).")
         var destination: String
 
-        @Option(help: "The destination format (default: dynamic when the destination ends in .vhd, else raw).")
+        @Option(help: "The destination format (default: dynamic when the destination ends in .vhd or .vhdx, else raw).")
         var to: Target?
+
+        @Option(help: "The container of a fixed or dynamic destination: vhd or vhdx (default: vhdx when the destination ends in .vhdx, else vhd).")
+        var format: Container?
+
+        @Option(help: "Logical sector size of a VHDX destination: 512 (default) or 4096.")
+        var logicalSectorSize: UInt32?
 
         @Option(help: "Block size of a dynamic destination (default 2M).")
         var blockSize: ByteSize?
@@ -49,8 +59,13 @@ extension VHDTool {
 
         var target: Target {
             if azure { return .fixed }
-            let name = compressed ? String(destination.dropLast(3)) : destination
-            return to ?? (name.lowercased().hasSuffix(".vhd") ? .dynamic : .raw)
+            let name = (compressed ? String(destination.dropLast(3)) : destination).lowercased()
+            return to ?? (name.hasSuffix(".vhd") || name.hasSuffix(".vhdx") ? .dynamic : .raw)
+        }
+
+        /// The container of a fixed or dynamic destination.
+        var container: Container {
+            format ?? (destination.lowercased().hasSuffix(".vhdx") ? .vhdx : .vhd)
         }
 
         func validate() throws {
@@ -60,8 +75,18 @@ extension VHDTool {
             if azure && to != nil && to != .fixed {
                 throw ValidationError("--azure makes a fixed VHD; it cannot go with --to \(to!.rawValue)")
             }
-            if blockSize != nil && target != .dynamic {
+            if blockSize != nil && target != .dynamic && !(target == .fixed && container == .vhdx) {
                 throw ValidationError("--block-size is for dynamic destinations")
+            }
+            if target != .raw && container == .vhdx {
+                if azure { throw ValidationError("--azure makes a fixed VHD (Azure takes no VHDX); it cannot go with --format vhdx") }
+                if compressed || destination == "-" { throw ValidationError("a VHDX destination is written as a file, neither compressed nor to standard output") }
+            }
+            if let logicalSectorSize, logicalSectorSize != 512 && logicalSectorSize != 4096 {
+                throw ValidationError("--logical-sector-size is 512 or 4096")
+            }
+            if logicalSectorSize != nil && (target == .raw || container != .vhdx) {
+                throw ValidationError("--logical-sector-size is for VHDX destinations")
             }
             if destination == "-" && size != nil {
                 throw ValidationError("--size is not available with standard output")
@@ -85,7 +110,12 @@ extension VHDTool {
                 let output = try OutputFile.create(at: FilePath(destination), overwrite: writing.force)
                 let blockBytes = UInt32(clamping: blockSize?.bytes ?? UInt64(DynamicHeader.defaultBlockSize))
                 do {
-                    if compressed {
+                    if target != .raw && container == .vhdx {
+                        _ = try VHDXConversion.convert(
+                            disk, fixed: target == .fixed, output: output, size: newSize,
+                            blockSize: UInt32(clamping: blockSize?.bytes ?? UInt64(VHDXImageWriter.defaultBlockSize)),
+                            logicalSectorSize: logicalSectorSize ?? 512, options: options)
+                    } else if compressed {
                         let folder = FilePath(Terminal.environment("TMPDIR") ?? "/tmp")
                         _ = try DiskConversion.convertCompressed(
                             disk, to: target.kind, output: output, temporaryFolder: folder, size: newSize,

@@ -7,10 +7,12 @@ import VHDFormat
 extension VHDTool {
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create an empty fixed, dynamic or differencing VHD.",
+            abstract: "Create an empty fixed, dynamic or differencing VHD or VHDX.",
             discussion: """
                 vhdtool create DISK --size SIZE [--type fixed|dynamic]   a new empty disk
                 vhdtool create CHILD --parent BASE                    a differencing child of BASE
+                A destination ending in .vhdx (or --format vhdx) makes a VHDX: 32 MiB blocks unless \
+                --block-size says otherwise, --logical-sector-size 512 or 4096.
                 The virtual size is exactly SIZE (a whole number of 512-byte sectors, at most 2040 GiB).
                 """)
 
@@ -30,8 +32,16 @@ extension VHDTool {
         @Option(help: "Block size of a dynamic disk (default 2M).")
         var blockSize: ByteSize?
 
-        @Option(help: "Make a differencing disk whose parent is this VHD.")
+        @Option(help: "Make a differencing disk whose parent is this VHD or VHDX.")
         var parent: String?
+
+        @Option(help: "The container: vhd or vhdx (default: vhdx when the destination ends in .vhdx, else vhd).")
+        var format: Convert.Container?
+
+        @Option(help: "Logical sector size of a VHDX: 512 (default) or 4096.")
+        var logicalSectorSize: UInt32?
+
+        var container: Convert.Container { format ?? (destination.lowercased().hasSuffix(".vhdx") ? .vhdx : .vhd) }
 
         @Flag(help: "Make what Azure accepts: a fixed disk whose size is a whole number of MiB (rounded up).")
         var azure = false
@@ -47,6 +57,11 @@ extension VHDTool {
         var kind: DiskKind { azure ? .fixed : (type ?? .dynamic) }
 
         func validate() throws {
+            if let logicalSectorSize {
+                guard logicalSectorSize == 512 || logicalSectorSize == 4096 else { throw ValidationError("--logical-sector-size is 512 or 4096") }
+                guard container == .vhdx && parent == nil else { throw ValidationError("--logical-sector-size is for new VHDX disks (a child takes its parent's)") }
+            }
+            if container == .vhdx && azure { throw ValidationError("--azure makes a fixed VHD (Azure takes no VHDX); it cannot go with --format vhdx") }
             if parent != nil {
                 if size != nil || type != nil || azure || blockSize != nil || preallocate {
                     throw ValidationError("a differencing disk takes its size and block size from its parent: --parent goes alone")
@@ -56,14 +71,26 @@ extension VHDTool {
             guard let size else { throw ValidationError("give the virtual size with --size SIZE, or a parent with --parent BASE") }
             if size.bytes % 512 != 0 && !azure { throw ValidationError("the size \(size.bytes) is not a whole number of 512-byte sectors") }
             if azure && type == .dynamic { throw ValidationError("--azure makes a fixed disk; it cannot go with --type dynamic") }
-            if blockSize != nil && kind != .dynamic { throw ValidationError("--block-size is for dynamic disks") }
+            if blockSize != nil && kind != .dynamic && container == .vhd { throw ValidationError("--block-size is for dynamic disks") }
+            if preallocate && container == .vhdx { throw ValidationError("--preallocate is for fixed VHDs") }
             if preallocate && kind != .fixed { throw ValidationError("--preallocate is for fixed disks") }
         }
 
         func run() throws {
             let output = try OutputFile.create(at: FilePath(destination), overwrite: writing.force)
             do {
-                if let parent {
+                if container == .vhdx {
+                    if let parent {
+                        try VHDXConversion.createDifferencing(
+                            parentPath: FilePath(parent), output: output,
+                            options: OpenOptions(checksumPolicy: ignoreChecksums ? .ignore : .verify))
+                    } else {
+                        try VHDXConversion.create(
+                            size: size!.bytes, fixed: kind == .fixed,
+                            blockSize: UInt32(clamping: blockSize?.bytes ?? UInt64(VHDXImageWriter.defaultBlockSize)),
+                            logicalSectorSize: logicalSectorSize ?? 512, output: output)
+                    }
+                } else if let parent {
                     try DiskCreation.createDifferencing(
                         parentPath: FilePath(parent), output: output,
                         options: OpenOptions(checksumPolicy: ignoreChecksums ? .ignore : .verify))

@@ -6,7 +6,7 @@ import VHD
 extension VHDTool {
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show every field of a VHD's footer, header, BAT and parent locators, with checksums and warnings.",
+            abstract: "Show every field of a VHD's footer, header, BAT and parent locators (a VHDX's headers, regions, metadata and log), with checksums and warnings.",
             discussion: """
                 Bad checksums are reported, not fatal. Exits non-zero with one sentence on stderr \
                 when the file is not a VHD or is broken beyond reading.
@@ -25,40 +25,53 @@ extension VHDTool {
 
         func run() throws {
             let options = OpenOptions(checksumPolicy: .ignore, nowInUnixSeconds: currentUnixTime())
+            let vhdx = try DiskImage.withOpened(at: FilePath(image), options: options, locking: !noLock) { disk in
+                disk.vhdxLayout.map { VHDXInspectionReport(layout: $0, path: image, includeTable: bat) }
+            }
+            if var report = vhdx {
+                let contents = contents(options: options)
+                (report.layout, report.tag) = (contents.layout, contents.tag)
+                report.warnings += contents.warnings
+                return try output.print(report, text: VHDXInspectText.render)
+            }
             var report = try DiskImage.withOpened(at: FilePath(image), options: options, locking: !noLock) { disk in
                 guard let layout = disk.layout else {
                     throw VHDError(path: image, .notAVHD(reason: "no \"conectix\" footer at its end or start (it would be read as a raw disk)"))
                 }
                 return InspectionReport(layout: layout, path: image, includeTable: bat)
             }
-            addContents(to: &report, options: options)
+            let contents = contents(options: options)
+            (report.layout, report.tag) = (contents.layout, contents.tag)
+            report.warnings += contents.warnings
             try output.print(report, text: InspectText.render)
         }
 
         /// The disk's contents and its tag, read through the chain. Neither stops the
         /// inspection: what cannot be read becomes a warning.
-        func addContents(to report: inout InspectionReport, options: OpenOptions) {
+        func contents(options: OpenOptions) -> (layout: DiskLayout?, tag: TagReport?, warnings: [String]) {
             let path = FilePath(image)
+            var result: (layout: DiskLayout?, tag: TagReport?, warnings: [String]) = (nil, nil, [])
             do {
                 try Disk.withOpened(at: path, options: DiskOptions(open: options, locking: !noLock)) { disk in
                     let layout = try DiskLayoutProbe.probe(disk)
-                    report.layout = layout
-                    report.warnings += layout.warnings.map { "partition table: \($0)" }
+                    result.layout = layout
+                    result.warnings += layout.warnings.map { "partition table: \($0)" }
                     do {
                         if let record = try ImageTagFile.read(for: path) {
                             let tag = TagReport(
                                 file: ImageTagFile.path(for: path).string, record: record,
                                 freshness: try record.freshness(for: disk), layout: layout)
-                            report.tag = tag
-                            report.warnings += tag.warnings
+                            result.tag = tag
+                            result.warnings += tag.warnings
                         }
                     } catch {
-                        report.warnings.append("the tag was not read: \(error)")
+                        result.warnings.append("the tag was not read: \(error)")
                     }
                 }
             } catch {
-                report.warnings.append("the disk's contents were not read: \(error)")
+                result.warnings.append("the disk's contents were not read: \(error)")
             }
+            return result
         }
     }
 }

@@ -12,7 +12,7 @@ import Musl
 extension VHDTool {
     struct Repair: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Repair a VHD's metadata: the footer from its copy (or the reverse), checksums, BAT entries past the end.",
+            abstract: "Repair a VHD's metadata: the footer from its copy (or the reverse), checksums, BAT entries past the end; replay a VHDX's log.",
             discussion: """
                 Each change is printed. Before anything is written, every byte to be overwritten is \
                 saved in FILE.repair-backup (FILE.repair-backup.1, ... when that exists): lines of \
@@ -62,7 +62,7 @@ extension VHDTool {
             }
             if report.applied || changes.isEmpty {
                 do {
-                    _ = try HostFile.withOpened(at: path, lock: !noLock) { try VHDLayout(reading: $0) }
+                    _ = try HostFile.withOpened(at: path, lock: !noLock) { try DiskImage(reading: $0) }
                 } catch {
                     report.remainingProblem = "\(error)"
                 }

@@ -1,0 +1,107 @@
+import Glibc
+import SystemPackage
+import VHDXFormat
+
+/// Converting a disk into a new VHDX (fixed or dynamic), and creating empty VHDX disks and
+/// differencing children.
+///
+/// The source's extent map is walked once, zero extents never read; each block is assembled
+/// from the pieces read and its non-zero 64 KiB parts written once; the metadata is written at
+/// the end (``VHDXImageWriter``).
+public enum VHDXConversion {
+    /// Converts `disk` into a VHDX in `output`.
+    ///
+    /// - Parameters:
+    ///   - fixed: every block allocated (LeaveBlockAllocated) or only those holding data.
+    ///   - size: the new virtual size; nil keeps the source's. Shrinking is refused when a
+    ///     non-zero byte lies past the new end.
+    /// - Throws: ``VHDError`` on bad sizes, read or write failures, or cancellation.
+    public static func convert(
+        _ disk: Disk, fixed: Bool, output: OutputFile, size: UInt64? = nil, blockSize: UInt32 = VHDXImageWriter.defaultBlockSize,
+        logicalSectorSize: UInt32 = 512, options: CopyOptions = CopyOptions()
+    ) throws(VHDError) -> CopySummary {
+        let newSize = size ?? disk.virtualSize
+        if newSize < disk.virtualSize { try DiskConversion.refuseLosingData(disk, newSize: newSize) }
+        var writer = try VHDXImageWriter(output: output, size: newSize, blockSize: blockSize, logicalSectorSize: logicalSectorSize, fixed: fixed)
+        let range = 0..<min(newSize, disk.virtualSize)
+        var summary = CopySummary(virtualSize: newSize)
+        let blockBytes = UInt64(writer.blockSize)
+        // calloc: fresh zero pages, touched only where data is copied in.
+        guard let zeroedBlock = calloc(1, writer.blockSize) else {
+            throw VHDError(path: output.destination.string, .io(call: "calloc", offset: nil, errno: .noMemory))
+        }
+        let assembly = UnsafeMutableRawBufferPointer(start: zeroedBlock, count: writer.blockSize)
+        defer { free(zeroedBlock) }
+        var assembling: Int?
+        var filled: [Range<Int>] = []
+        func finishAssembly() throws(VHDError) {
+            guard let block = assembling else { return }
+            assembling = nil
+            let length = Int(min(blockBytes, newSize - UInt64(block) * blockBytes))
+            summary.bytesWritten += try writer.writeBlock(block, data: UnsafeRawBufferPointer(rebasing: assembly[0..<length]), parts: filled)
+            for part in filled { UnsafeMutableRawBufferPointer(rebasing: assembly[part]).initializeMemory(as: UInt8.self, repeating: 0) }
+            filled.removeAll(keepingCapacity: true)
+        }
+        try ReadAhead.forEachPiece(
+            of: disk, in: range, chunkSize: options.chunkSize, boundary: blockBytes,
+            isCancelled: options.isCancelled
+        ) { (piece, bytes) throws(VHDError) in
+            defer { options.progress?(piece.range.upperBound, UInt64(range.count)) }
+            guard let bytes else { return }
+            summary.bytesRead += UInt64(bytes.count)
+            let block = Int(piece.range.lowerBound / blockBytes)
+            if let current = assembling, current != block { try finishAssembly() }
+            let offsetInBlock = Int(piece.range.lowerBound - UInt64(block) * blockBytes)
+            let part = offsetInBlock..<(offsetInBlock + bytes.count)
+            UnsafeMutableRawBufferPointer(rebasing: assembly[part]).copyMemory(from: bytes)
+            if let last = filled.last, last.upperBound == part.lowerBound {
+                filled[filled.count - 1] = last.lowerBound..<part.upperBound
+            } else {
+                filled.append(part)
+            }
+            assembling = block
+        }
+        try finishAssembly()
+        try writer.finish()
+        options.progress?(UInt64(range.count), UInt64(range.count))
+        return summary
+    }
+
+    /// Creates an empty VHDX of `size` bytes in `output`.
+    public static func create(
+        size: UInt64, fixed: Bool, blockSize: UInt32 = VHDXImageWriter.defaultBlockSize, logicalSectorSize: UInt32 = 512, output: OutputFile
+    ) throws(VHDError) {
+        try VHDXImageWriter(output: output, size: size, blockSize: blockSize, logicalSectorSize: logicalSectorSize, fixed: fixed).finish()
+    }
+
+    /// Creates an empty differencing VHDX whose parent (a VHDX or a VHD) is `parentPath`: the
+    /// parent's size, block size (a VHD parent's if 1 MiB or more, else 32 MiB) and logical
+    /// sector size; its locator holds `relative_path` (from the child's folder, Windows
+    /// separators), `absolute_win32_path` and `parent_linkage` (a VHDX parent's data write GUID,
+    /// a VHD parent's footer UUID bytes).
+    public static func createDifferencing(parentPath: FilePath, output: OutputFile, options: OpenOptions = OpenOptions()) throws(VHDError) {
+        let parentFile = try HostFile.open(parentPath)
+        defer { parentFile.close() }
+        let parent = try DiskImage(reading: parentFile, options: options)
+        let linkage: VHDXGUID
+        var blockSize = VHDXImageWriter.defaultBlockSize
+        var sectorSize: UInt32 = 512
+        switch parent.contents {
+        case let .vhdx(layout):
+            linkage = layout.header.dataWriteGUID
+            blockSize = layout.fileParameters.blockSize
+            sectorSize = layout.logicalSectorSize
+        case let .vhd(layout):
+            linkage = VHDXChain.guid(layout.footer.uniqueId)
+            if let vhdBlock = layout.dynamic?.header.blockSize, vhdBlock >= 1 << 20 { blockSize = vhdBlock }
+        case .raw:
+            throw VHDError(path: parentPath.string, .notAVHD(reason: "a differencing disk's parent must be a VHD or VHDX"))
+        }
+        let absolute = DiskCreation.absolutePath(parentPath)
+        let childFolder = DiskCreation.absolutePath(output.destination).removingLastComponent()
+        let record = VHDXImageWriter.Parent(
+            linkage: linkage, relativePath: DiskCreation.relativeWindowsPath(from: childFolder, to: absolute),
+            absolutePath: absolute.string)
+        try VHDXImageWriter(output: output, size: parent.virtualSize, blockSize: blockSize, logicalSectorSize: sectorSize, parent: record).finish()
+    }
+}

@@ -1,0 +1,95 @@
+/// The file parameters metadata item (8 bytes): block size and two flags.
+///
+/// Offset 0: block size (a power of two from 1 MiB to 256 MiB) · offset 4: flags, bit 0
+/// LeaveBlockAllocated (a fixed disk: blocks stay allocated), bit 1 HasParent (differencing).
+public struct VHDXFileParameters: Hashable, Sendable {
+    public static let size = 8
+    public static let minimumBlockSize: UInt32 = 1 << 20
+    public static let maximumBlockSize: UInt32 = 256 << 20
+
+    public var blockSize: UInt32
+    public var leaveBlockAllocated: Bool
+    public var hasParent: Bool
+
+    public init(blockSize: UInt32, leaveBlockAllocated: Bool, hasParent: Bool) {
+        self.blockSize = blockSize
+        self.leaveBlockAllocated = leaveBlockAllocated
+        self.hasParent = hasParent
+    }
+
+    /// - Throws: ``VHDXFormatError`` if short or the block size is not a power of two from
+    ///   1 MiB to 256 MiB.
+    public init(parsing bytes: RawSpan) throws(VHDXFormatError) {
+        guard bytes.byteCount >= Self.size else { throw .truncated(.fileParameters, needed: Self.size, available: bytes.byteCount) }
+        blockSize = bytes.littleEndian(UInt32.self, at: 0)
+        let flags = bytes.littleEndian(UInt32.self, at: 4)
+        leaveBlockAllocated = flags & 1 != 0
+        hasParent = flags & 2 != 0
+        guard blockSize.nonzeroBitCount == 1, (Self.minimumBlockSize...Self.maximumBlockSize).contains(blockSize) else {
+            throw .invalidField(.fileParameters, field: "block size", value: UInt64(blockSize), rule: "it must be a power of two from 1 MiB to 256 MiB")
+        }
+    }
+
+    public init(parsing bytes: [UInt8]) throws(VHDXFormatError) { self = try Self(parsing: bytes.span.bytes) }
+
+    public func serialized() -> [UInt8] {
+        var writer = LittleEndianWriter(count: Self.size)
+        writer.set(blockSize, at: 0)
+        writer.set(UInt32((leaveBlockAllocated ? 1 : 0) | (hasParent ? 2 : 0)), at: 4)
+        return writer.bytes
+    }
+}
+
+/// The small fixed-size metadata items: virtual disk size (8 bytes), virtual disk id (16),
+/// logical and physical sector size (4 each).
+public enum VHDXMetadataValue {
+    /// The largest virtual size the specification allows: 64 TiB.
+    public static let maximumVirtualSize: UInt64 = 64 << 40
+
+    /// The virtual disk size item: a multiple of the logical sector size, at most 64 TiB.
+    ///
+    /// - Throws: ``VHDXFormatError`` if short, zero, above 64 TiB or not a whole number of sectors.
+    public static func virtualDiskSize(parsing bytes: RawSpan, logicalSectorSize: UInt32) throws(VHDXFormatError) -> UInt64 {
+        guard bytes.byteCount >= 8 else { throw .truncated(.metadataItem, needed: 8, available: bytes.byteCount) }
+        let size = bytes.littleEndian(UInt64.self, at: 0)
+        guard size > 0, size <= maximumVirtualSize, size % UInt64(logicalSectorSize) == 0 else {
+            throw .invalidField(.metadataItem, field: "virtual disk size", value: size,
+                                rule: "it must be a whole number of \(logicalSectorSize)-byte sectors, from 1 sector to 64 TiB")
+        }
+        return size
+    }
+
+    /// A sector size item (logical or physical): 512 or 4096.
+    public static func sectorSize(parsing bytes: RawSpan, field: String) throws(VHDXFormatError) -> UInt32 {
+        guard bytes.byteCount >= 4 else { throw .truncated(.metadataItem, needed: 4, available: bytes.byteCount) }
+        let size = bytes.littleEndian(UInt32.self, at: 0)
+        guard size == 512 || size == 4096 else {
+            throw .invalidField(.metadataItem, field: field, value: UInt64(size), rule: "it must be 512 or 4096")
+        }
+        return size
+    }
+
+    /// The virtual disk id item (the SCSI page 83 identifier).
+    public static func virtualDiskId(parsing bytes: RawSpan) throws(VHDXFormatError) -> VHDXGUID {
+        guard bytes.byteCount >= 16 else { throw .truncated(.metadataItem, needed: 16, available: bytes.byteCount) }
+        return bytes.guid(at: 0)
+    }
+
+    /// See ``virtualDiskSize(parsing:logicalSectorSize:)-(RawSpan,_)``.
+    public static func virtualDiskSize(parsing bytes: [UInt8], logicalSectorSize: UInt32) throws(VHDXFormatError) -> UInt64 {
+        try virtualDiskSize(parsing: bytes.span.bytes, logicalSectorSize: logicalSectorSize)
+    }
+
+    public static func sectorSize(parsing bytes: [UInt8], field: String) throws(VHDXFormatError) -> UInt32 {
+        try sectorSize(parsing: bytes.span.bytes, field: field)
+    }
+
+    public static func virtualDiskId(parsing bytes: [UInt8]) throws(VHDXFormatError) -> VHDXGUID {
+        try virtualDiskId(parsing: bytes.span.bytes)
+    }
+
+    /// Little-endian bytes of an integer item.
+    public static func serialized<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+        withUnsafeBytes(of: value.littleEndian) { Array($0) }
+    }
+}
