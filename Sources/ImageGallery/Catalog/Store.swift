@@ -11,8 +11,11 @@ import Darwin
 #endif
 
 /// The store: a folder playing the part of a subscription. It holds `catalog.sqlite` (the
-/// catalog of regions, galleries, definitions, versions and replication states) and names
-/// regions, each a storage root folder where replicas are written.
+/// catalog of regions, galleries, definitions, versions, their leases and replication jobs)
+/// and names regions, each a storage root folder where replicas are written.
+///
+/// Every SQL statement lives in the Catalog folder, behind functions that say what they do
+/// (leases and jobs in Jobs.swift), so that a second catalog engine can take the same place.
 ///
 /// The catalog is SQLite through GRDB: migrations, WAL journal, foreign keys, a busy timeout
 /// so that concurrent commands wait for each other, and one immediate transaction per change.

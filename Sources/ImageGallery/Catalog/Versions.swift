@@ -71,16 +71,20 @@ public struct VersionUpdate: Sendable, Equatable {
 }
 
 extension GalleryStore {
-    /// Validates a new version completely, records it, then replicates it to every target region.
+    /// Validates a new version completely, records it with its replication jobs under this
+    /// process's lease, then runs the jobs (replicating to every target region) and releases
+    /// the lease.
     ///
     /// Nothing is recorded or copied unless every check passes: the version name, the target
-    /// regions and replica counts, the end of life, the disks (each opens with its structural
-    /// checks, is under 2 TiB, none repeated, LUNs unique) and their OS state, OS type and
-    /// Hyper-V generation against the definition, and the store's limits.
+    /// regions and replica counts, the end of life, the disks (each a VHD or a raw image of whole
+    /// sectors, at least 1 MiB, opens with its structural checks, is under 2 TiB, none repeated,
+    /// LUNs 0...63 and unique) and their OS state, OS type and Hyper-V generation against the
+    /// definition, and the store's limits.
     ///
     /// - Parameters:
-    ///   - warn: called with what is doubtful but not refused (a probe that found nothing).
-    ///   - progress: replication events (see ``replicate(gallery:definition:version:progress:isCancelled:)``).
+    ///   - warn: called with what is doubtful but not refused (a probe that found nothing, a
+    ///     disk Azure would not take as it is).
+    ///   - progress: replication events (see ``replicate(gallery:definition:version:progress:isCancelled:wait:)``).
     /// - Returns: the version as it stands after replication (regions may have Failed).
     /// - Throws: ``GalleryError`` for the first rule broken.
     public func createVersion(
