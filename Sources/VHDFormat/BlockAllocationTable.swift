@@ -11,6 +11,10 @@ public struct BlockAllocationTable: Hashable, Sendable {
     /// One entry per block, in block order.
     public var entries: [UInt32]
 
+    /// Makes a table from entries already in host byte order, one per block.
+    ///
+    /// - Parameter entries: for each block, the sector number of its sector bitmap, or
+    ///   ``unallocated``; becomes ``entries``.
     public init(entries: [UInt32]) { self.entries = entries }
 
     /// A table of `count` unallocated entries.

@@ -31,7 +31,9 @@ public enum Checksum {
 /// Real images with wrong checksums exist; `inspect` reads them and reports, operations that
 /// trust the structure refuse them unless the user says otherwise.
 public enum ChecksumPolicy: Sendable, Equatable {
+    /// Reject a structure whose stored checksum differs from the computed one.
     case verify
+    /// Keep the stored checksum as it is and parse the rest, for the caller to report.
     case ignore
 }
 

@@ -21,6 +21,7 @@ public enum DiskType: UInt32, Sendable, Equatable, CaseIterable, CustomStringCon
     /// Whether the disk has a dynamic disk header and a block allocation table.
     public var hasDynamicHeader: Bool { self != .fixed }
 
+    /// The type's name in lower case, "fixed", "dynamic" or "differencing", as reports show it.
     public var description: String {
         switch self {
         case .fixed: "fixed"

@@ -6,6 +6,9 @@ public struct VHDTimestamp: RawRepresentable, Hashable, Sendable, Comparable, Cu
     /// Seconds since 2000-01-01T00:00:00Z.
     public var rawValue: UInt32
 
+    /// Makes a time from its stored value.
+    ///
+    /// - Parameter rawValue: seconds since 2000-01-01T00:00:00Z, as read big-endian from the file.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// Seconds between the Unix epoch and the VHD epoch, 2000-01-01T00:00:00Z.
@@ -20,6 +23,9 @@ public struct VHDTimestamp: RawRepresentable, Hashable, Sendable, Comparable, Cu
         rawValue = UInt32(clamping: seconds)
     }
 
+    /// Orders times by their stored seconds, earliest first.
+    ///
+    /// - Returns: whether `lhs` is earlier than `rhs`.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// ISO 8601 in UTC, e.g. "2014-02-21T13:35:38Z".
