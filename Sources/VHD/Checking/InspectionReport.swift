@@ -42,13 +42,13 @@ public struct InspectionReport: Codable, Sendable, Equatable {
         /// Length of the path in bytes (entry offset 8).
         public var dataLength: UInt32
         /// Space reserved for the path in bytes (entry offset 4, read as sectors when under 512;
-        /// see ``ParentLocator/dataSpaceInBytes``).
+        /// see `ParentLocator.dataSpaceInBytes`).
         public var dataSpace: UInt64
     }
 
     /// What a differencing disk's header says about its parent.
     public struct Parent: Codable, Sendable, Equatable {
-        /// The parent's file name, from header offset 64 (``DynamicHeader/parentName``).
+        /// The parent's file name, from header offset 64 (`DynamicHeader.parentName`).
         public var name: String
         /// The unique ID the parent's footer must carry, from header offset 40: lower-case hex,
         /// 8-4-4-4-12, in stored byte order.
@@ -92,7 +92,7 @@ public struct InspectionReport: Codable, Sendable, Equatable {
     /// Whether the footer's saved-state byte (offset 84) is non-zero: a virtual machine's saved
     /// state depends on the disk.
     public var savedState: Bool
-    /// The footer's feature flags (offset 8) as stored: 2 (``Footer/reservedFeatureBit``) in a
+    /// The footer's feature flags (offset 8) as stored: 2 (`Footer.reservedFeatureBit`) in a
     /// conforming image, plus 1 for a temporary disk.
     public var features: UInt32
     /// The footer's format version (offset 12) as "major.minor"; "1.0" is the only version there is.
