@@ -3,7 +3,11 @@
 ///
 /// Key names are part of the command-line interface (`inspect --json`'s `layout`).
 public struct DiskLayout: Codable, Sendable, Equatable {
+    /// How the disk is divided: GPT when sector 1 holds "EFI PART" or sector 0 is a protective MBR,
+    /// MBR when sector 0 holds a plausible table, otherwise none.
     public var scheme: PartitionScheme
+    /// The partitions in table order (MBR: primary, then logical ones in chain order); empty when
+    /// ``scheme`` is ``PartitionScheme/none``.
     public var partitions: [Partition]
     /// With no partition table: the filesystem on the whole disk (unknown when none is found).
     public var filesystem: Filesystem?
@@ -21,6 +25,18 @@ public struct DiskLayout: Codable, Sendable, Equatable {
     /// What is wrong with the tables: damaged headers, partitions past the end, overlaps.
     public var warnings: [String]
 
+    /// Makes a layout from what a probe found; everything but the scheme defaults to "nothing
+    /// found".
+    ///
+    /// - Parameters:
+    ///   - scheme: how the disk is divided; see ``scheme``.
+    ///   - partitions: the partitions in table order.
+    ///   - filesystem: with no partition table, the filesystem on the whole disk.
+    ///   - diskIdentifier: the GPT disk GUID or the MBR disk signature as text.
+    ///   - backupHeaderValid: GPT only: whether the backup header agrees with the primary.
+    ///   - suggestedOSType: the operating system the contents suggest, nil for unknown.
+    ///   - suggestedHyperVGeneration: the generation the table can boot, nil for unknown.
+    ///   - warnings: what is wrong with the tables.
     public init(
         scheme: PartitionScheme, partitions: [Partition] = [], filesystem: Filesystem? = nil, diskIdentifier: String? = nil,
         backupHeaderValid: Bool? = nil, suggestedOSType: OSType? = nil, suggestedHyperVGeneration: HyperVGeneration? = nil,
@@ -64,6 +80,12 @@ public struct DiskLayout: Codable, Sendable, Equatable {
         try container.encode(warnings, forKey: .warnings)
     }
 
+    /// Reads a layout as ``encode(to:)`` writes it; a suggestion of "unknown" (or any other value
+    /// that names no case) reads as nil.
+    ///
+    /// - Parameter decoder: the decoder holding the `layout` object of `inspect --json`.
+    /// - Throws: `DecodingError` when `scheme`, `partitions`, `suggestedOSType`,
+    ///   `suggestedHyperVGeneration` or `warnings` is missing, or a value has the wrong type.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         scheme = try container.decode(PartitionScheme.self, forKey: .scheme)
