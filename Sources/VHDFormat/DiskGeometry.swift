@@ -37,6 +37,8 @@ public struct DiskGeometry: Hashable, Sendable, CustomStringConvertible {
     ///
     /// The size is taken in whole sectors (rounded down) and capped at 65535 x 16 x 255 sectors.
     /// QEMU, blktap and VirtualBox compute the same values.
+    ///
+    /// - Parameter sizeInBytes: the disk's size in bytes.
     public init(forSizeInBytes sizeInBytes: UInt64) {
         let totalSectors = min(sizeInBytes / 512, 65535 * 16 * 255)
         var sectorsPerTrack: UInt64

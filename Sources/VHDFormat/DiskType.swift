@@ -12,6 +12,7 @@ public enum DiskType: UInt32, Sendable, Equatable, CaseIterable, CustomStringCon
 
     /// Validates a stored disk type.
     ///
+    /// - Parameter rawValue: the value read big-endian at footer offset 60.
     /// - Throws: ``VHDFormatError/unsupportedDiskType(_:)`` for any other value.
     public init(validating rawValue: UInt32) throws(VHDFormatError) {
         guard let type = DiskType(rawValue: rawValue) else { throw .unsupportedDiskType(rawValue) }

@@ -164,6 +164,8 @@ public struct DynamicHeader: Hashable, Sendable, ChecksummedStructure {
     }
 
     /// Sets ``parentUnicodeName`` from a name, truncated to 256 UTF-16 code units.
+    ///
+    /// - Parameter name: the parent's name; the rest of the field is filled with NULs.
     public mutating func setParentName(_ name: String) {
         let units = Array(name.utf16.prefix(256))
         parentUnicodeName = units + [UInt16](repeating: 0, count: 256 - units.count)
@@ -173,6 +175,10 @@ public struct DynamicHeader: Hashable, Sendable, ChecksummedStructure {
     public var sectorBitmapSizeInBytes: Int { DynamicHeader.sectorBitmapSize(blockSize: blockSize) }
 
     /// Bytes of the sector bitmap in front of a block of `blockSize` bytes.
+    ///
+    /// - Parameter blockSize: bytes of disk data per block.
+    /// - Returns: one bit per 512-byte sector, rounded up to whole bytes and then to a multiple
+    ///   of 512 (512 for a 2 MiB block).
     public static func sectorBitmapSize(blockSize: UInt32) -> Int {
         let bitmapBytes = (Int(blockSize) / 512 + 7) / 8
         return (bitmapBytes + 511) / 512 * 512

@@ -11,6 +11,8 @@ public struct FourCharacterCode: RawRepresentable, Hashable, Sendable, CustomStr
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// Makes a code from exactly four ASCII characters, e.g. `FourCharacterCode("vhdt")`.
+    ///
+    /// - Parameter text: four bytes of UTF-8; any other length traps.
     public init(_ text: StaticString) {
         precondition(text.utf8CodeUnitCount == 4, "a four-character code has four characters")
         var value: UInt32 = 0

@@ -42,6 +42,7 @@ public struct ParentLocator: Hashable, Sendable {
 
     /// Parses one entry from its 24 bytes.
     ///
+    /// - Parameter bytes: the entry's bytes; more than 24 are ignored.
     /// - Throws: ``VHDFormatError/truncated(_:needed:available:)`` if fewer bytes are given.
     public init(parsing bytes: RawSpan) throws(VHDFormatError) {
         guard bytes.byteCount >= ParentLocator.size else {
@@ -102,6 +103,9 @@ public struct ParentLocator: Hashable, Sendable {
     }
 
     /// Encodes `path` as a W2ku/W2ru locator stores it: UTF-16LE, no terminator.
+    ///
+    /// - Parameter path: the path, with whatever separators the caller chose.
+    /// - Returns: two bytes per UTF-16 code unit, low byte first.
     public static func encodeWindowsPath(_ path: String) -> [UInt8] {
         path.utf16.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] }
     }

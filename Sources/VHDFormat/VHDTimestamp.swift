@@ -18,6 +18,9 @@ public struct VHDTimestamp: RawRepresentable, Hashable, Sendable, Comparable, Cu
     public var unixSeconds: Int64 { Int64(rawValue) + Self.unixOffsetInSeconds }
 
     /// The VHD time of a Unix time, clamped to the range a VHD can store.
+    ///
+    /// - Parameter unixSeconds: seconds since 1970-01-01T00:00:00Z; times before 2000 become
+    ///   2000-01-01T00:00:00Z, times after 2136-02-07T06:28:15Z become that time.
     public init(unixSeconds: Int64) {
         let seconds = unixSeconds - Self.unixOffsetInSeconds
         rawValue = UInt32(clamping: seconds)

@@ -25,6 +25,9 @@ public struct VHDUUID: Hashable, Sendable, CustomStringConvertible {
     public var isZero: Bool { self == .zero }
 
     /// Parses the standard text form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`; nil if malformed.
+    ///
+    /// - Parameter text: 36 characters: 32 hex digits in either case, in stored byte order,
+    ///   and 4 hyphens (their places are not checked).
     public init?(_ text: String) {
         let digits = text.filter { $0 != "-" }
         guard text.count == 36, digits.count == 32,

@@ -67,7 +67,14 @@ public struct DiskLayout: Codable, Sendable, Equatable {
              suggestedHyperVGeneration, warnings
     }
 
-    /// The suggestions are written "unknown" rather than left out: scripts read them.
+    /// Writes the layout under the keys of `inspect --json`'s `layout`.
+    ///
+    /// The suggestions are written "unknown" rather than left out: scripts read them. The
+    /// whole-disk filesystem, the disk identifier and the backup header's validity are left
+    /// out when nil.
+    ///
+    /// - Parameter encoder: the encoder to write into.
+    /// - Throws: whatever the encoder throws.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(scheme, forKey: .scheme)

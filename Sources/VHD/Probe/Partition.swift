@@ -55,7 +55,13 @@ public struct Partition: Codable, Sendable, Equatable {
         self.filesystem = filesystem
     }
 
-    /// `name` is written as null rather than left out, so that every partition has the same keys.
+    /// Writes the partition under the keys of `inspect --json`.
+    ///
+    /// `name` is written as null rather than left out, so that every partition has the same
+    /// keys; `typeName` is left out when nil.
+    ///
+    /// - Parameter encoder: the encoder to write into.
+    /// - Throws: whatever the encoder throws.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(index, forKey: .index)
