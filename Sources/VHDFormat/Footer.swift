@@ -37,11 +37,12 @@ public struct Footer: Hashable, Sendable, ChecksummedStructure {
     public var currentSize: UInt64
     /// Offset 56: cylinders (u16), heads (u8), sectors per track (u8).
     public var geometry: DiskGeometry
-    /// Offset 60.
+    /// Offset 60: fixed, dynamic or differencing; parsing refuses any other value.
     public var diskType: DiskType
     /// Offset 64: as stored, which need not be right; see ``computedChecksum``.
     public var checksum: UInt32
-    /// Offset 68.
+    /// Offset 68: the disk's identity, which a differencing child records as its parent's
+    /// (``DynamicHeader/parentUniqueId``).
     public var uniqueId: VHDUUID
     /// Offset 84: 1 when the disk belongs to a virtual machine in a saved state.
     public var savedState: UInt8
