@@ -3,8 +3,9 @@
 ///
 /// Key names are part of the command-line interface (`inspect --json`'s `layout`).
 public struct DiskLayout: Codable, Sendable, Equatable {
-    /// How the disk is divided: GPT when sector 1 holds "EFI PART" or sector 0 is a protective MBR,
-    /// MBR when sector 0 holds a plausible table, otherwise none.
+    /// How the disk is divided: GPT when sector 1 holds "EFI PART" or sector 0 is a protective
+    /// MBR; MBR when sector 0 holds a plausible table and the whole disk shows no filesystem
+    /// signature other than FAT's; otherwise none.
     public var scheme: PartitionScheme
     /// The partitions in table order (MBR: primary, then logical ones in chain order); empty when
     /// ``scheme`` is ``PartitionScheme/none``.
