@@ -11,18 +11,31 @@ public struct BlockAllocationTable: Hashable, Sendable {
     /// One entry per block, in block order.
     public var entries: [UInt32]
 
+    /// Makes a table from entries already in host byte order, one per block.
+    ///
+    /// - Parameter entries: for each block, the sector number of its sector bitmap, or
+    ///   ``unallocated``; becomes ``entries``.
     public init(entries: [UInt32]) { self.entries = entries }
 
-    /// A table of `count` unallocated entries.
+    /// A table of `count` unallocated entries: the table of a new, empty disk.
+    ///
+    /// - Parameter count: the number of blocks, the header's ``DynamicHeader/maxTableEntries``.
     public init(unallocatedCount count: Int) {
         entries = [UInt32](repeating: Self.unallocated, count: count)
     }
 
     /// Bytes the table of `entryCount` entries takes in the file: 4 per entry, padded to 512.
+    ///
+    /// - Parameter entryCount: the number of entries.
+    /// - Returns: 4 x `entryCount` rounded up to a multiple of 512.
     public static func sizeInBytes(entryCount: Int) -> Int { (entryCount * 4 + 511) / 512 * 512 }
 
     /// Decodes `entryCount` entries in one pass over `bytes`.
     ///
+    /// - Parameters:
+    ///   - bytes: the table as stored at the header's ``DynamicHeader/tableOffset``, big-endian;
+    ///     bytes past the entries (the padding) are ignored.
+    ///   - entryCount: the number of entries to decode.
     /// - Throws: ``VHDFormatError/truncated(_:needed:available:)`` if `bytes` holds fewer than
     ///   4 x `entryCount` bytes.
     public init(parsing bytes: RawSpan, entryCount: Int) throws(VHDFormatError) {
@@ -43,6 +56,8 @@ public struct BlockAllocationTable: Hashable, Sendable {
 
     /// Takes entries exactly as stored (big-endian words read straight from the file into
     /// `stored`) and converts them in place: one pass, no second table.
+    ///
+    /// - Parameter stored: the entries as read from the file, each word still big-endian.
     public init(storedEntries stored: consuming [UInt32]) {
         stored.withUnsafeMutableBufferPointer { words in
             for index in words.indices { words[index] = UInt32(bigEndian: words[index]) }

@@ -4,6 +4,11 @@
 /// checksum field itself taken as zero. Footer field at offset 64, header field at offset 36.
 public enum Checksum {
     /// The checksum of `bytes`, skipping the four bytes at `fieldOffset`.
+    ///
+    /// - Parameters:
+    ///   - bytes: the whole structure; every byte is summed except the checksum field.
+    ///   - fieldOffset: the offset of the 4-byte checksum field within `bytes`.
+    /// - Returns: the one's complement of the byte sum (wrapping in 32 bits).
     public static func compute(_ bytes: RawSpan, checksumFieldAt fieldOffset: Int) -> UInt32 {
         bytes.withUnsafeBytes { buffer in
             var sum: UInt32 = 0
@@ -16,11 +21,17 @@ public enum Checksum {
     }
 
     /// The checksum of a footer's bytes (the first 512, or 511 for a legacy short footer).
+    ///
+    /// - Parameter bytes: the footer's bytes; bytes past 512 are ignored.
+    /// - Returns: the checksum that belongs at footer offset 64.
     public static func footer(_ bytes: RawSpan) -> UInt32 {
         compute(bytes.extracting(0..<min(bytes.byteCount, Footer.size)), checksumFieldAt: 64)
     }
 
     /// The checksum of a dynamic disk header's 1024 bytes.
+    ///
+    /// - Parameter bytes: the header's bytes; bytes past 1024 are ignored.
+    /// - Returns: the checksum that belongs at header offset 36.
     public static func dynamicHeader(_ bytes: RawSpan) -> UInt32 {
         compute(bytes.extracting(0..<min(bytes.byteCount, DynamicHeader.size)), checksumFieldAt: 36)
     }
@@ -31,7 +42,9 @@ public enum Checksum {
 /// Real images with wrong checksums exist; `inspect` reads them and reports, operations that
 /// trust the structure refuse them unless the user says otherwise.
 public enum ChecksumPolicy: Sendable, Equatable {
+    /// Reject a structure whose stored checksum differs from the computed one.
     case verify
+    /// Keep the stored checksum as it is and parse the rest, for the caller to report.
     case ignore
 }
 

@@ -3,10 +3,21 @@
 /// Virtual PC sizes a disk by this product; later tools by the footer's current size. The
 /// product is reported beside the current size, never used to truncate the disk silently.
 public struct DiskGeometry: Hashable, Sendable, CustomStringConvertible {
+    /// Number of cylinders (0...65535). Stored big-endian at footer offset 56, two bytes.
     public var cylinders: UInt16
+    /// Heads per cylinder (at most 16 in a geometry the specification computes). Stored at footer
+    /// offset 58, one byte.
     public var heads: UInt8
+    /// Sectors per track (17, 31, 63 or 255 in a geometry the specification computes). Stored at
+    /// footer offset 59, one byte.
     public var sectorsPerTrack: UInt8
 
+    /// Makes a geometry from its three stored values, taken as they are (no check against a size).
+    ///
+    /// - Parameters:
+    ///   - cylinders: footer offset 56; see ``cylinders``.
+    ///   - heads: footer offset 58; see ``heads``.
+    ///   - sectorsPerTrack: footer offset 59; see ``sectorsPerTrack``.
     public init(cylinders: UInt16, heads: UInt8, sectorsPerTrack: UInt8) {
         self.cylinders = cylinders
         self.heads = heads
@@ -26,6 +37,8 @@ public struct DiskGeometry: Hashable, Sendable, CustomStringConvertible {
     ///
     /// The size is taken in whole sectors (rounded down) and capped at 65535 x 16 x 255 sectors.
     /// QEMU, blktap and VirtualBox compute the same values.
+    ///
+    /// - Parameter sizeInBytes: the disk's size in bytes.
     public init(forSizeInBytes sizeInBytes: UInt64) {
         let totalSectors = min(sizeInBytes / 512, 65535 * 16 * 255)
         var sectorsPerTrack: UInt64

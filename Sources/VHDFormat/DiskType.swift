@@ -12,6 +12,7 @@ public enum DiskType: UInt32, Sendable, Equatable, CaseIterable, CustomStringCon
 
     /// Validates a stored disk type.
     ///
+    /// - Parameter rawValue: the value read big-endian at footer offset 60.
     /// - Throws: ``VHDFormatError/unsupportedDiskType(_:)`` for any other value.
     public init(validating rawValue: UInt32) throws(VHDFormatError) {
         guard let type = DiskType(rawValue: rawValue) else { throw .unsupportedDiskType(rawValue) }
@@ -21,6 +22,7 @@ public enum DiskType: UInt32, Sendable, Equatable, CaseIterable, CustomStringCon
     /// Whether the disk has a dynamic disk header and a block allocation table.
     public var hasDynamicHeader: Bool { self != .fixed }
 
+    /// The type's name in lower case, "fixed", "dynamic" or "differencing", as reports show it.
     public var description: String {
         switch self {
         case .fixed: "fixed"

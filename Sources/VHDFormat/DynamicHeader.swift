@@ -40,6 +40,28 @@ public struct DynamicHeader: Hashable, Sendable, ChecksummedStructure {
     /// Offset 768: reserved, 256 bytes of zero.
     public var reserved2: [UInt8]
 
+    /// Makes a header from field values; the defaults are those of a dynamic disk with no parent.
+    ///
+    /// The checksum is stored as given: call ``ChecksummedStructure/withComputedChecksum()`` before
+    /// ``serialized()`` to write a valid header.
+    ///
+    /// - Parameters:
+    ///   - dataOffset: header offset 8; ``noDataOffset`` (all ones), as the specification asks.
+    ///   - tableOffset: header offset 16: absolute file offset of the block allocation table.
+    ///   - headerVersion: header offset 24; ``currentHeaderVersion`` (1.0).
+    ///   - maxTableEntries: header offset 28: number of BAT entries, one per block.
+    ///   - blockSize: header offset 32: bytes of disk data per block, e.g. ``defaultBlockSize``.
+    ///   - checksum: header offset 36, stored as given; 0 by default.
+    ///   - parentUniqueId: header offset 40: the parent footer's ``Footer/uniqueId``;
+    ///     ``VHDUUID/zero`` for a disk with no parent.
+    ///   - parentTimestamp: header offset 56: the parent file's modification time; 0 for a disk with
+    ///     no parent.
+    ///   - reserved1: header offset 60; zero.
+    ///   - parentUnicodeName: header offset 64: the parent's file name as UTF-16 code units, NUL-padded;
+    ///     only the first 256 are written. ``setParentName(_:)`` fills it from a string.
+    ///   - parentLocators: header offset 576: the locator entries; only the first 8 are written,
+    ///     missing ones are written as ``ParentLocator/empty``.
+    ///   - reserved2: header offset 768: reserved bytes; only the first 256 are written.
     public init(
         dataOffset: UInt64 = DynamicHeader.noDataOffset, tableOffset: UInt64,
         headerVersion: UInt32 = DynamicHeader.currentHeaderVersion, maxTableEntries: UInt32,
@@ -126,6 +148,13 @@ public struct DynamicHeader: Hashable, Sendable, ChecksummedStructure {
         return writer.bytes
     }
 
+    /// The checksum a dynamic header's bytes should carry at header offset 36.
+    ///
+    /// The specification's rule: the one's complement of the sum of all bytes, with the checksum
+    /// field taken as zero.
+    ///
+    /// - Parameter bytes: the header's bytes; only the first 1024 are summed.
+    /// - Returns: the checksum; compare it with the value stored big-endian at header offset 36.
     public static func checksum(of bytes: RawSpan) -> UInt32 { Checksum.dynamicHeader(bytes) }
 
     /// The parent's name: ``parentUnicodeName`` up to its first NUL. Unpaired surrogates
@@ -135,6 +164,8 @@ public struct DynamicHeader: Hashable, Sendable, ChecksummedStructure {
     }
 
     /// Sets ``parentUnicodeName`` from a name, truncated to 256 UTF-16 code units.
+    ///
+    /// - Parameter name: the parent's name; the rest of the field is filled with NULs.
     public mutating func setParentName(_ name: String) {
         let units = Array(name.utf16.prefix(256))
         parentUnicodeName = units + [UInt16](repeating: 0, count: 256 - units.count)
@@ -144,6 +175,10 @@ public struct DynamicHeader: Hashable, Sendable, ChecksummedStructure {
     public var sectorBitmapSizeInBytes: Int { DynamicHeader.sectorBitmapSize(blockSize: blockSize) }
 
     /// Bytes of the sector bitmap in front of a block of `blockSize` bytes.
+    ///
+    /// - Parameter blockSize: bytes of disk data per block.
+    /// - Returns: one bit per 512-byte sector, rounded up to whole bytes and then to a multiple
+    ///   of 512 (512 for a 2 MiB block).
     public static func sectorBitmapSize(blockSize: UInt32) -> Int {
         let bitmapBytes = (Int(blockSize) / 512 + 7) / 8
         return (bitmapBytes + 511) / 512 * 512

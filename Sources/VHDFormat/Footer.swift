@@ -37,11 +37,12 @@ public struct Footer: Hashable, Sendable, ChecksummedStructure {
     public var currentSize: UInt64
     /// Offset 56: cylinders (u16), heads (u8), sectors per track (u8).
     public var geometry: DiskGeometry
-    /// Offset 60.
+    /// Offset 60: fixed, dynamic or differencing; parsing refuses any other value.
     public var diskType: DiskType
     /// Offset 64: as stored, which need not be right; see ``computedChecksum``.
     public var checksum: UInt32
-    /// Offset 68.
+    /// Offset 68: the disk's identity, which a differencing child records as its parent's
+    /// (``DynamicHeader/parentUniqueId``).
     public var uniqueId: VHDUUID
     /// Offset 84: 1 when the disk belongs to a virtual machine in a saved state.
     public var savedState: UInt8
@@ -49,6 +50,33 @@ public struct Footer: Hashable, Sendable, ChecksummedStructure {
     /// back the bytes that were parsed (blktap keeps a "hidden" flag in byte 85).
     public var reserved: [UInt8]
 
+    /// Makes a footer from field values; the defaults are those of a new, conforming image.
+    ///
+    /// The checksum is stored as given: call ``ChecksummedStructure/withComputedChecksum()`` before
+    /// ``serialized()`` to write a valid footer.
+    ///
+    /// - Parameters:
+    ///   - features: footer offset 8: feature flags; ``reservedFeatureBit`` by default, which the
+    ///     specification says must be set.
+    ///   - formatVersion: footer offset 12; ``currentFormatVersion`` (1.0) by default.
+    ///   - dataOffset: footer offset 16: absolute file offset of the dynamic disk header, or
+    ///     ``noDataOffset`` for a fixed disk.
+    ///   - timestamp: footer offset 24: the creation time.
+    ///   - creatorApplication: footer offset 28: the application that made the image, e.g.
+    ///     ``FourCharacterCode/vhdtool``.
+    ///   - creatorVersion: footer offset 32: that application's version, major in the high 16 bits,
+    ///     minor in the low.
+    ///   - creatorHostOS: footer offset 36, e.g. ``FourCharacterCode/windows``.
+    ///   - originalSize: footer offset 40: the size in bytes when the disk was created.
+    ///   - currentSize: footer offset 48: the virtual size in bytes.
+    ///   - geometry: footer offset 56: cylinders, heads and sectors per track, e.g.
+    ///     ``DiskGeometry/init(forSizeInBytes:)``.
+    ///   - diskType: footer offset 60.
+    ///   - checksum: footer offset 64, stored as given; 0 by default.
+    ///   - uniqueId: footer offset 68: the disk's identity, which a child names as its parent.
+    ///   - savedState: footer offset 84: 1 when a virtual machine's saved state depends on the disk,
+    ///     otherwise 0.
+    ///   - reserved: offsets 85..<512: reserved bytes, zero by default; only the first 427 are written.
     public init(
         features: UInt32 = Footer.reservedFeatureBit, formatVersion: UInt32 = Footer.currentFormatVersion,
         dataOffset: UInt64, timestamp: VHDTimestamp, creatorApplication: FourCharacterCode,
@@ -147,6 +175,14 @@ public struct Footer: Hashable, Sendable, ChecksummedStructure {
         return writer.bytes
     }
 
+    /// The checksum a footer's bytes should carry at footer offset 64.
+    ///
+    /// The specification's rule: the one's complement of the sum of all bytes, with the checksum
+    /// field taken as zero.
+    ///
+    /// - Parameter bytes: the footer's bytes; only the first 512 are summed (511 for a legacy short
+    ///   footer).
+    /// - Returns: the checksum; compare it with the value stored big-endian at footer offset 64.
     public static func checksum(of bytes: RawSpan) -> UInt32 { Checksum.footer(bytes) }
 
     /// The creator version as "major.minor", e.g. "5.3" for QEMU's 0x00050003.

@@ -1,11 +1,18 @@
 /// A four-byte code such as a creator application ("qemu", "win "), a creator host OS ("Wi2k")
 /// or a parent locator platform code ("W2ku"), stored big-endian as four ASCII bytes.
 public struct FourCharacterCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The four bytes as one big-endian integer, first character in the high byte, exactly as stored
+    /// on disk (e.g. 0x7165_6D75 for "qemu").
     public var rawValue: UInt32
 
+    /// Makes a code from its stored 32-bit value; any value is kept, printable or not.
+    ///
+    /// - Parameter rawValue: the four bytes as read big-endian from the file.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// Makes a code from exactly four ASCII characters, e.g. `FourCharacterCode("vhdt")`.
+    ///
+    /// - Parameter text: four bytes of UTF-8; any other length traps.
     public init(_ text: StaticString) {
         precondition(text.utf8CodeUnitCount == 4, "a four-character code has four characters")
         var value: UInt32 = 0

@@ -16,6 +16,15 @@ public struct ParentLocator: Hashable, Sendable {
     /// Entry offset 16: absolute file offset of the path.
     public var platformDataOffset: UInt64
 
+    /// Makes an entry from field values, taken as they are.
+    ///
+    /// - Parameters:
+    ///   - platformCode: entry offset 0: the kind of path; ``PlatformCode/none`` for an unused entry.
+    ///   - platformDataSpace: entry offset 4: space reserved for the path, in sectors or bytes (see
+    ///     ``dataSpaceInBytes``).
+    ///   - platformDataLength: entry offset 8: length of the path in bytes.
+    ///   - reserved: entry offset 12; zero.
+    ///   - platformDataOffset: entry offset 16: absolute file offset of the path.
     public init(
         platformCode: PlatformCode, platformDataSpace: UInt32, platformDataLength: UInt32,
         reserved: UInt32 = 0, platformDataOffset: UInt64
@@ -33,6 +42,7 @@ public struct ParentLocator: Hashable, Sendable {
 
     /// Parses one entry from its 24 bytes.
     ///
+    /// - Parameter bytes: the entry's bytes; more than 24 are ignored.
     /// - Throws: ``VHDFormatError/truncated(_:needed:available:)`` if fewer bytes are given.
     public init(parsing bytes: RawSpan) throws(VHDFormatError) {
         guard bytes.byteCount >= ParentLocator.size else {
@@ -93,6 +103,9 @@ public struct ParentLocator: Hashable, Sendable {
     }
 
     /// Encodes `path` as a W2ku/W2ru locator stores it: UTF-16LE, no terminator.
+    ///
+    /// - Parameter path: the path, with whatever separators the caller chose.
+    /// - Returns: two bytes per UTF-16 code unit, low byte first.
     public static func encodeWindowsPath(_ path: String) -> [UInt8] {
         path.utf16.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] }
     }
@@ -100,8 +113,13 @@ public struct ParentLocator: Hashable, Sendable {
 
 /// The platform code of a parent locator entry: which kind of path it holds.
 public struct PlatformCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The code as stored big-endian at locator entry offset 0: four ASCII bytes (0x5732_6B75 for
+    /// "W2ku"), or 0 for an unused entry.
     public var rawValue: UInt32
 
+    /// Makes a platform code from its stored value; codes the specification does not list are kept.
+    ///
+    /// - Parameter rawValue: the 32-bit value read big-endian at locator entry offset 0.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// Unused entry.

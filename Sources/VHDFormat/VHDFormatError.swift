@@ -1,11 +1,17 @@
 /// The on-disk structures of a VHD, named in error messages.
 public enum Structure: String, Sendable, Equatable, CustomStringConvertible {
+    /// The 512-byte footer at the end of the file (and its copy at offset 0 of dynamic disks).
     case footer
+    /// The 1024-byte dynamic disk header of dynamic and differencing disks.
     case dynamicHeader = "dynamic disk header"
+    /// The block allocation table at the header's table offset.
     case blockAllocationTable = "block allocation table"
+    /// One 24-byte parent locator entry of the dynamic disk header.
     case parentLocator = "parent locator"
+    /// The sector bitmap in front of a block's data.
     case sectorBitmap = "sector bitmap"
 
+    /// The structure's name as messages use it, e.g. "dynamic disk header".
     public var description: String { rawValue }
 }
 
@@ -23,6 +29,8 @@ public enum VHDFormatError: Error, Sendable, Equatable, CustomStringConvertible 
     /// The footer's disk type (offset 60) is not fixed (2), dynamic (3) or differencing (4).
     case unsupportedDiskType(UInt32)
 
+    /// One sentence saying what was found where, e.g. "footer checksum is 0x1A2B3C4D but the bytes
+    /// sum to 0x1A2B3C4E": checksums in hex, cookies as quoted text, sizes and disk types in decimal.
     public var description: String {
         switch self {
         case let .truncated(structure, needed, available):

@@ -6,6 +6,9 @@ public struct VHDTimestamp: RawRepresentable, Hashable, Sendable, Comparable, Cu
     /// Seconds since 2000-01-01T00:00:00Z.
     public var rawValue: UInt32
 
+    /// Makes a time from its stored value.
+    ///
+    /// - Parameter rawValue: seconds since 2000-01-01T00:00:00Z, as read big-endian from the file.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// Seconds between the Unix epoch and the VHD epoch, 2000-01-01T00:00:00Z.
@@ -15,11 +18,17 @@ public struct VHDTimestamp: RawRepresentable, Hashable, Sendable, Comparable, Cu
     public var unixSeconds: Int64 { Int64(rawValue) + Self.unixOffsetInSeconds }
 
     /// The VHD time of a Unix time, clamped to the range a VHD can store.
+    ///
+    /// - Parameter unixSeconds: seconds since 1970-01-01T00:00:00Z; times before 2000 become
+    ///   2000-01-01T00:00:00Z, times after 2136-02-07T06:28:15Z become that time.
     public init(unixSeconds: Int64) {
         let seconds = unixSeconds - Self.unixOffsetInSeconds
         rawValue = UInt32(clamping: seconds)
     }
 
+    /// Orders times by their stored seconds, earliest first.
+    ///
+    /// - Returns: whether `lhs` is earlier than `rhs`.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// ISO 8601 in UTC, e.g. "2014-02-21T13:35:38Z".

@@ -7,6 +7,11 @@ public struct VHDUUID: Hashable, Sendable, CustomStringConvertible {
     /// The last eight stored bytes, big-endian.
     public var low: UInt64
 
+    /// Makes a UUID from its 16 stored bytes, given as two big-endian halves.
+    ///
+    /// - Parameters:
+    ///   - high: the first eight stored bytes, read big-endian.
+    ///   - low: the last eight stored bytes, read big-endian.
     public init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
@@ -15,9 +20,14 @@ public struct VHDUUID: Hashable, Sendable, CustomStringConvertible {
     /// The all-zero UUID, which a differencing disk must not name as its parent.
     public static let zero = VHDUUID(high: 0, low: 0)
 
+    /// Whether all 16 bytes are zero: ``zero``, which the parent UUID field (dynamic header offset 40)
+    /// of a disk without a parent holds.
     public var isZero: Bool { self == .zero }
 
     /// Parses the standard text form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`; nil if malformed.
+    ///
+    /// - Parameter text: 36 characters: 32 hex digits in either case, in stored byte order,
+    ///   and 4 hyphens (their places are not checked).
     public init?(_ text: String) {
         let digits = text.filter { $0 != "-" }
         guard text.count == 36, digits.count == 32,

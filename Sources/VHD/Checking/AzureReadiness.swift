@@ -6,6 +6,11 @@ import VHDFormat
 /// is N MiB + 512 bytes (Add-AzVhd's documentation), with a footer that checks out.
 public enum AzureReadiness {
     /// The reasons Azure would refuse an image with this footer; empty when it would accept it.
+    ///
+    /// - Parameter layout: the image's layout, read with any checksum policy (a wrong footer
+    ///   checksum is one of the reasons).
+    /// - Returns: one sentence per rule broken: not fixed, not a whole number of MiB, a file
+    ///   size other than the virtual size plus 512, a wrong footer checksum.
     public static func problems(with layout: VHDLayout) -> [String] {
         var problems: [String] = []
         let footer = layout.footer

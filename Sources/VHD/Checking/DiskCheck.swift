@@ -5,14 +5,22 @@ import VHDFormat
 public struct CheckProblem: Sendable, Equatable, Codable {
     /// Which check: "structure", "checksum", "bitmap", "chain" or "azure".
     public var check: String
-    /// What was found, in one sentence.
+    /// What is wrong, as one sentence naming what was found: a warning of opening, a layer and its
+    /// blocks, or a value Azure refuses.
     public var message: String
-    /// The known way to fix it, or nil.
+    /// The known way to fix it (an operation of this library, which a program words as its own
+    /// command), or nil when there is none.
     public var fix: CheckFix?
     /// A note: worth knowing (e.g. another reader sees another size) but no reason to fail.
     public var note: Bool
 
-    /// A problem (or, with `note`, a note) of the given check.
+    /// Makes a problem (or, with `note`, a note) from its parts.
+    ///
+    /// - Parameters:
+    ///   - check: which check found it; see ``check``.
+    ///   - message: what is wrong; see ``message``.
+    ///   - fix: the known fix, or nil when there is none.
+    ///   - note: whether it is only a note, which leaves the disk clean.
     public init(check: String, message: String, fix: CheckFix? = nil, note: Bool = false) {
         self.check = check
         self.message = message
@@ -49,8 +57,23 @@ public enum DiskCheck {
     /// The problems of the disk at `path`; empty when it is clean. Entries marked
     /// ``CheckProblem/note`` do not make it unclean.
     ///
+    /// The checks run in order: the structure as opening reads it (checksums ignored and
+    /// reported), the parent chain, the sector bitmaps of every dynamic layer against the data
+    /// they cover, then (when asked) Azure's upload rules. A structure so broken that the disk
+    /// cannot be opened is one "structure" problem, and the later checks do not run.
+    ///
+    /// - Parameters:
+    ///   - path: the VHD to check; its parents are found as ``Disk`` finds them.
+    ///   - azure: also check Azure's rules: a fixed disk, a virtual size in whole MiB within
+    ///     ``azureSizeRange``, a file of exactly that size plus the footer, a right footer
+    ///     checksum, no saved state. A file that is not a VHD is then a problem, not an error.
+    ///   - options: progress and cancellation of the bitmap check. Progress is reported once per
+    ///     allocated block as (block index + 1, block count), not in bytes. Cancelling, like a
+    ///     read error in a parent, ends that check with a "chain" problem rather than an error.
+    ///     The chunk size and zero granularity are not used.
+    /// - Returns: the problems found, in the order of the checks; empty when the disk is clean.
     /// - Throws: ``VHDError`` only when the file cannot be checked at all: it cannot be read,
-    ///   or it is not a VHD.
+    ///   it is not a VHD (and `azure` is false), or its format is not supported.
     public static func problems(at path: FilePath, azure: Bool = false, options: CopyOptions = CopyOptions()) throws(VHDError) -> [CheckProblem] {
         if try VHDXCheck.isVHDX(path) { return try VHDXCheck.problems(at: path, azure: azure, options: options) }
         let layout: VHDLayout

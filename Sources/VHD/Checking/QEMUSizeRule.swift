@@ -14,6 +14,11 @@ public enum QEMUSizeRule {
     ]
 
     /// The virtual size in bytes that qemu-img reports for a disk with this footer.
+    ///
+    /// - Parameter footer: the disk's footer.
+    /// - Returns: the footer's current size (offset 48) for a creator in
+    ///   ``currentSizeCreators`` or the maximum geometry, otherwise the bytes the geometry
+    ///   (offset 56) addresses.
     public static func virtualSize(of footer: Footer) -> UInt64 {
         if currentSizeCreators.contains(footer.creatorApplication)
             || footer.geometry.sectorCount >= DiskGeometry.maximum.sectorCount

@@ -3,7 +3,12 @@
 ///
 /// Key names are part of the command-line interface (`inspect --json`'s `layout`).
 public struct DiskLayout: Codable, Sendable, Equatable {
+    /// How the disk is divided: GPT when sector 1 holds "EFI PART" or sector 0 is a protective
+    /// MBR; MBR when sector 0 holds a plausible table and the whole disk shows no filesystem
+    /// signature other than FAT's; otherwise none.
     public var scheme: PartitionScheme
+    /// The partitions in table order (MBR: primary, then logical ones in chain order); empty when
+    /// ``scheme`` is ``PartitionScheme/none``.
     public var partitions: [Partition]
     /// With no partition table: the filesystem on the whole disk (unknown when none is found).
     public var filesystem: Filesystem?
@@ -21,6 +26,18 @@ public struct DiskLayout: Codable, Sendable, Equatable {
     /// What is wrong with the tables: damaged headers, partitions past the end, overlaps.
     public var warnings: [String]
 
+    /// Makes a layout from what a probe found; everything but the scheme defaults to "nothing
+    /// found".
+    ///
+    /// - Parameters:
+    ///   - scheme: how the disk is divided; see ``scheme``.
+    ///   - partitions: the partitions in table order.
+    ///   - filesystem: with no partition table, the filesystem on the whole disk.
+    ///   - diskIdentifier: the GPT disk GUID or the MBR disk signature as text.
+    ///   - backupHeaderValid: GPT only: whether the backup header agrees with the primary.
+    ///   - suggestedOSType: the operating system the contents suggest, nil for unknown.
+    ///   - suggestedHyperVGeneration: the generation the table can boot, nil for unknown.
+    ///   - warnings: what is wrong with the tables.
     public init(
         scheme: PartitionScheme, partitions: [Partition] = [], filesystem: Filesystem? = nil, diskIdentifier: String? = nil,
         backupHeaderValid: Bool? = nil, suggestedOSType: OSType? = nil, suggestedHyperVGeneration: HyperVGeneration? = nil,
@@ -51,7 +68,14 @@ public struct DiskLayout: Codable, Sendable, Equatable {
              suggestedHyperVGeneration, warnings
     }
 
-    /// The suggestions are written "unknown" rather than left out: scripts read them.
+    /// Writes the layout under the keys of `inspect --json`'s `layout`.
+    ///
+    /// The suggestions are written "unknown" rather than left out: scripts read them. The
+    /// whole-disk filesystem, the disk identifier and the backup header's validity are left
+    /// out when nil.
+    ///
+    /// - Parameter encoder: the encoder to write into.
+    /// - Throws: whatever the encoder throws.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(scheme, forKey: .scheme)
@@ -64,6 +88,12 @@ public struct DiskLayout: Codable, Sendable, Equatable {
         try container.encode(warnings, forKey: .warnings)
     }
 
+    /// Reads a layout as ``encode(to:)`` writes it; a suggestion of "unknown" (or any other value
+    /// that names no case) reads as nil.
+    ///
+    /// - Parameter decoder: the decoder holding the `layout` object of `inspect --json`.
+    /// - Throws: `DecodingError` when `scheme`, `partitions`, `suggestedOSType`,
+    ///   `suggestedHyperVGeneration` or `warnings` is missing, or a value has the wrong type.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         scheme = try container.decode(PartitionScheme.self, forKey: .scheme)

@@ -6,6 +6,10 @@
 public enum DiskLayoutProbe {
     /// Probes `disk` (a ``Disk``, or any ``VirtualByteReader``).
     ///
+    /// - Parameter disk: the virtual disk to look into; only offsets inside its
+    ///   ``VirtualByteReader/virtualSize`` are read.
+    /// - Returns: the partition table, filesystems and suggestions; a disk under 1 KiB has
+    ///   scheme ``PartitionScheme/none`` and an unknown filesystem.
     /// - Throws: ``VHDError`` only when reading fails (I/O); malformed contents are warnings.
     public static func probe(_ disk: some VirtualByteReader) throws(VHDError) -> DiskLayout {
         var reader = BoundedReader(disk)

@@ -2,11 +2,17 @@
 ///
 /// Raw values are the lower-case names `inspect --json` prints.
 public enum Filesystem: String, Codable, Sendable, Equatable, CaseIterable {
+    /// NTFS: "NTFS    " as the OEM name at byte 3.
     case ntfs
+    /// FAT: a consistent boot sector, the type told by its cluster count.
     case fat12, fat16, fat32
+    /// exFAT: "EXFAT   " as the OEM name at byte 3.
     case exfat
+    /// ext2, ext3 (with a journal) or ext4 (with an ext4-only feature): superblock magic 0xEF53.
     case ext2, ext3, ext4
+    /// XFS: "XFSB" at byte 0.
     case xfs
+    /// Btrfs: "_BHRfS_M" in the superblock at 64 KiB.
     case btrfs
     /// Linux swap space.
     case swap

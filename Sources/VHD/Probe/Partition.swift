@@ -26,8 +26,21 @@ public struct Partition: Codable, Sendable, Equatable {
     public var name: String?
     /// MBR: the active flag (0x80). GPT: attribute bit 2, "legacy BIOS bootable".
     public var bootable: Bool
+    /// What the partition's first sectors hold, by signature; ``Filesystem/unknown`` when none is
+    /// recognized.
     public var filesystem: Filesystem
 
+    /// Makes a partition from what a table entry says and what its first sectors hold.
+    ///
+    /// - Parameters:
+    ///   - index: the partition's number; see ``index``.
+    ///   - start: byte offset of its first byte on the virtual disk.
+    ///   - size: its size in bytes.
+    ///   - type: GPT: the upper-case type GUID; MBR: the type byte as "0xNN".
+    ///   - typeName: the type's common name, nil when not known.
+    ///   - name: GPT: the partition's name; nil for MBR partitions.
+    ///   - bootable: MBR: the active flag; GPT: attribute bit 2 ("legacy BIOS bootable").
+    ///   - filesystem: the filesystem found by signature; ``Filesystem/unknown`` by default.
     public init(
         index: Int, start: UInt64, size: UInt64, type: String, typeName: String? = nil, name: String? = nil,
         bootable: Bool = false, filesystem: Filesystem = .unknown
@@ -42,7 +55,13 @@ public struct Partition: Codable, Sendable, Equatable {
         self.filesystem = filesystem
     }
 
-    /// `name` is written as null rather than left out, so that every partition has the same keys.
+    /// Writes the partition under the keys of `inspect --json`.
+    ///
+    /// `name` is written as null rather than left out, so that every partition has the same
+    /// keys; `typeName` is left out when nil.
+    ///
+    /// - Parameter encoder: the encoder to write into.
+    /// - Throws: whatever the encoder throws.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(index, forKey: .index)

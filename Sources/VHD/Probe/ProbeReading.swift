@@ -4,6 +4,14 @@ public protocol VirtualByteReader {
     /// The size of the virtual disk in bytes.
     var virtualSize: UInt64 { get }
     /// Reads `count` virtual bytes at `offset`.
+    ///
+    /// The probe asks only for ranges inside ``virtualSize``.
+    ///
+    /// - Parameters:
+    ///   - offset: the virtual byte offset of the first byte.
+    ///   - count: the number of bytes to read.
+    /// - Returns: exactly `count` bytes.
+    /// - Throws: ``VHDError`` when the read fails.
     func read(at offset: UInt64, count: Int) throws(VHDError) -> [UInt8]
 }
 

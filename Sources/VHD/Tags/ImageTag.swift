@@ -3,22 +3,27 @@ import VHDFormat
 /// Whether an image was generalized (sysprep, waagent -deprovision: machine-specific data
 /// removed, ready to make many VMs) or is a specialized copy of one machine.
 public enum OSState: String, Codable, Sendable, Equatable, CaseIterable {
+    /// `generalized`: machine-specific data removed; `specialized`: one machine as it was.
     case generalized, specialized
 }
 
 /// The operating system an image holds.
 public enum OSType: String, Codable, Sendable, Equatable, CaseIterable {
+    /// Windows or Linux, the two kinds Azure's image gallery knows.
     case windows, linux
 }
 
 /// How the VM boots: V1 is BIOS from an MBR disk, V2 is UEFI from a GPT disk.
 public enum HyperVGeneration: String, Codable, Sendable, Equatable, CaseIterable {
+    /// Generation 1: BIOS boot from an MBR disk.
     case v1 = "V1"
+    /// Generation 2: UEFI boot from a GPT disk with an EFI system partition.
     case v2 = "V2"
 }
 
 /// The processor architecture an image is built for.
 public enum Architecture: String, Codable, Sendable, Equatable, CaseIterable {
+    /// 64-bit x86 or 64-bit ARM.
     case x64, arm64
 }
 
@@ -30,10 +35,20 @@ public struct ImageTag: Codable, Sendable, Equatable {
     /// The sidecar format this code writes; readers refuse newer versions.
     public static let currentFormatVersion = 1
 
+    /// The sidecar format the record was written in (key `formatVersion`): ``currentFormatVersion``
+    /// for records this code makes; a reader refuses a newer one.
     public var formatVersion: Int
+    /// Whether the image is generalized or specialized, as the user said: the one field every
+    /// record has.
     public var osState: OSState
+    /// The operating system the user says the image holds; nil when not given. Checked against the
+    /// filesystems by ``contradictions(with:)``.
     public var osType: OSType?
+    /// How the user says the image boots; nil when not given. Checked against the partition table by
+    /// ``contradictions(with:)``.
     public var hyperVGeneration: HyperVGeneration?
+    /// The processor architecture the user says the image is built for; nil when not given (never
+    /// checked against the contents).
     public var architecture: Architecture?
     /// Free-form KEY=VALUE tags (Azure's rules: at most 50, keys up to 512 characters without
     /// `< > % & \ ? /`, values up to 256).
@@ -43,6 +58,17 @@ public struct ImageTag: Codable, Sendable, Equatable {
     /// When the record was made, ISO 8601 UTC.
     public var taggedAt: String
 
+    /// Makes a record of what the user says about an image, in the current format version.
+    ///
+    /// - Parameters:
+    ///   - osState: generalized or specialized.
+    ///   - osType: the operating system, nil when not given.
+    ///   - hyperVGeneration: the Hyper-V generation, nil when not given.
+    ///   - architecture: the processor architecture, nil when not given.
+    ///   - tags: free-form KEY=VALUE tags; not checked here (see ``problem(withTags:)``).
+    ///   - image: which image the record belongs to.
+    ///   - taggedAtUnixSeconds: when the record is made, in seconds since 1970; stored in
+    ///     ``taggedAt`` as ISO 8601 UTC, clamped to the years 2000 to 2136 a VHD timestamp holds.
     public init(
         osState: OSState, osType: OSType? = nil, hyperVGeneration: HyperVGeneration? = nil, architecture: Architecture? = nil,
         tags: [String: String] = [:], image: ImageBinding, taggedAtUnixSeconds: Int64
@@ -58,6 +84,12 @@ public struct ImageTag: Codable, Sendable, Equatable {
     }
 
     /// Why `tags` break Azure's tag rules, or nil when they keep them.
+    ///
+    /// The rules: at most 50 tags; keys not empty, at most 512 characters, without any of
+    /// `< > % & \ ? /`; values at most 256 characters.
+    ///
+    /// - Parameter tags: the tags to check.
+    /// - Returns: the first broken rule as a sentence (keys checked in sorted order), or nil.
     public static func problem(withTags tags: [String: String]) -> String? {
         if tags.count > 50 { return "\(tags.count) tags; at most 50 are allowed" }
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
@@ -71,6 +103,12 @@ public struct ImageTag: Codable, Sendable, Equatable {
 
     /// Where this record disagrees with what the disk holds: an OS type the filesystems
     /// contradict, a Hyper-V generation the partition table cannot boot.
+    ///
+    /// Only given fields are checked, and only against what the probe suggests: an unknown
+    /// OS type in `layout` contradicts nothing.
+    ///
+    /// - Parameter layout: what the probe found in the disk.
+    /// - Returns: one sentence per contradiction; empty when there is none.
     public func contradictions(with layout: DiskLayout) -> [String] {
         var problems: [String] = []
         if let osType, let found = layout.suggestedOSType, found != osType {
@@ -97,7 +135,10 @@ public struct ImageTag: Codable, Sendable, Equatable {
 public struct ImageBinding: Codable, Sendable, Equatable {
     /// The footer UUID of the disk tagged (not its parents'); nil for a raw image.
     public var uniqueId: String?
+    /// The virtual size in bytes of the disk tagged; a disk of another size is stale.
     public var virtualSize: UInt64
+    /// The content digest of the disk tagged, read through its whole chain; compared when the file
+    /// stamps no longer vouch for the content.
     public var digest: ContentDigest
     /// Each file of the chain (the disk, then its parents) as it was when tagged.
     public var files: [FileStamp]
@@ -105,6 +146,14 @@ public struct ImageBinding: Codable, Sendable, Equatable {
     /// file's last write cannot stand for the content (``FileStamp/isSettled(stampedAtNanoseconds:)``).
     public var stampedAtNanoseconds: Int64
 
+    /// Makes a binding from its parts.
+    ///
+    /// - Parameters:
+    ///   - uniqueId: the footer UUID of the disk tagged, as text; nil for a raw image.
+    ///   - virtualSize: the virtual size in bytes.
+    ///   - digest: the content digest.
+    ///   - files: the stamp of each file of the chain, the disk first.
+    ///   - stampedAtNanoseconds: when the stamps were taken, in nanoseconds since 1970.
     public init(uniqueId: String?, virtualSize: UInt64, digest: ContentDigest, files: [FileStamp], stampedAtNanoseconds: Int64) {
         self.uniqueId = uniqueId
         self.virtualSize = virtualSize
@@ -113,7 +162,12 @@ public struct ImageBinding: Codable, Sendable, Equatable {
         self.stampedAtNanoseconds = stampedAtNanoseconds
     }
 
-    /// The binding of an open disk whose digest was computed.
+    /// The binding of an open disk whose digest was computed, its files stamped now.
+    ///
+    /// - Parameters:
+    ///   - disk: the disk tagged, opened with its chain.
+    ///   - digest: the disk's ``ContentDigest``, computed before the stamps are taken.
+    /// - Throws: ``VHDError`` when a file of the chain cannot be stamped (`stat` fails).
     public init(disk: Disk, digest: ContentDigest) throws(VHDError) {
         let now = FileStamp.nowNanoseconds()
         self.init(

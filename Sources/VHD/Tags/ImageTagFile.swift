@@ -7,17 +7,23 @@ import SystemPackage
 /// Written whole to a temporary file beside it and renamed into place, so a reader sees the
 /// old record or the new one, never a mix.
 public enum ImageTagFile {
+    /// What is appended to the image's path to name its sidecar: ".vhdtool.json".
     public static let suffix = ".vhdtool.json"
     /// Sidecars are small; anything bigger is not one of ours.
     static let maximumSizeInBytes: Int64 = 1 << 20
 
-    /// Where the tag of `image` lives.
+    /// Where the tag of `image` lives: its path with ``suffix`` appended.
+    ///
+    /// - Parameter image: the image's path, as given (not resolved or normalized).
+    /// - Returns: the sidecar's path, whether or not the file exists.
     public static func path(for image: FilePath) -> FilePath {
         FilePath(image.string + suffix)
     }
 
     /// The tag of `image`, or nil when it has none.
     ///
+    /// - Parameter image: the image's path; the sidecar is read from ``path(for:)``.
+    /// - Returns: the record, or nil when no sidecar exists.
     /// - Throws: ``VHDError`` when the sidecar exists but cannot be read, is not a tag record,
     ///   or has a newer format version.
     public static func read(for image: FilePath) throws(VHDError) -> ImageTag? {
@@ -58,6 +64,9 @@ public enum ImageTagFile {
     }
 
     /// The record as the sidecar holds it: pretty-printed JSON with sorted keys and a final newline.
+    ///
+    /// - Parameter tag: the record to encode.
+    /// - Returns: the UTF-8 bytes of the file.
     public static func encode(_ tag: ImageTag) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -68,6 +77,12 @@ public enum ImageTagFile {
 
     /// Writes `tag` as the sidecar of `image`, replacing any previous one.
     ///
+    /// The file is written beside the sidecar and renamed over it, not synced to stable
+    /// storage; a failed write leaves the previous sidecar as it was.
+    ///
+    /// - Parameters:
+    ///   - tag: the record to write.
+    ///   - image: the image's path; the sidecar goes to ``path(for:)``.
     /// - Throws: ``VHDError`` when the file cannot be written.
     public static func write(_ tag: ImageTag, for image: FilePath) throws(VHDError) {
         let output = try OutputFile.create(at: path(for: image), overwrite: true)

@@ -5,6 +5,7 @@ public enum TagFreshness: Sendable, Equatable {
     /// The image is another one, or its content changed since it was tagged.
     case stale(reason: String)
 
+    /// Whether this is ``stale(reason:)``.
     public var isStale: Bool {
         if case .stale = self { return true }
         return false
@@ -18,6 +19,11 @@ extension ImageTag {
     /// reading it; otherwise the content digest is computed (reading the data, with `options`'
     /// progress) and compared.
     ///
+    /// - Parameters:
+    ///   - disk: the tagged image, opened with its chain.
+    ///   - options: progress and cancellation of the digest, when it has to be computed.
+    /// - Returns: ``TagFreshness/current``, or ``TagFreshness/stale(reason:)`` with the first
+    ///   difference found.
     /// - Throws: ``VHDError`` when reading fails or the caller cancels.
     public func freshness(for disk: Disk, options: CopyOptions = CopyOptions()) throws(VHDError) -> TagFreshness {
         let uniqueId = disk.layers[0].layout?.footer.uniqueId.description

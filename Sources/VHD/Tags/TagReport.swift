@@ -3,13 +3,24 @@
 public struct TagReport: Codable, Sendable, Equatable {
     /// The sidecar file's path.
     public var file: String
+    /// The tag record as the sidecar holds it.
     public var record: ImageTag
+    /// Whether the record no longer describes the image (another UUID or size, or changed content);
+    /// ``staleReason`` says why.
     public var stale: Bool
     /// Why the record no longer describes the image (with `stale`).
     public var staleReason: String?
     /// Where the record disagrees with the probe (``ImageTag/contradictions(with:)``).
     public var contradictions: [String]
 
+    /// Makes the report of a record checked against its disk.
+    ///
+    /// - Parameters:
+    ///   - file: the sidecar file's path, as shown.
+    ///   - record: the tag record read from it.
+    ///   - freshness: what ``ImageTag/freshness(for:options:)`` found.
+    ///   - layout: what the probe found in the disk; nil when it was not probed, which leaves
+    ///     ``contradictions`` empty.
     public init(file: String, record: ImageTag, freshness: TagFreshness, layout: DiskLayout?) {
         self.file = file
         self.record = record

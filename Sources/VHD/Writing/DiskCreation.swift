@@ -11,6 +11,18 @@ import Musl
 public enum DiskCreation {
     /// Creates an empty fixed disk of `size` bytes in `output`: a sparse host file (or, with
     /// `preallocate`, one whose data blocks are reserved) and the footer.
+    ///
+    /// The file is `size` + 512 bytes: the data area reads as zeros, the footer follows at
+    /// offset `size`.
+    ///
+    /// - Parameters:
+    ///   - size: the virtual size in bytes: a whole number of sectors, more than zero, at most
+    ///     ``NewDiskMetadata/maximumVirtualSize``.
+    ///   - output: the new, empty file to write into; the caller commits it.
+    ///   - preallocate: reserve the data area's blocks on the host file system with
+    ///     `posix_fallocate`, so that later writes cannot fail for want of space.
+    /// - Throws: ``VHDError`` if the size is not one we create, or the resize, the allocation or
+    ///   the footer's write fails.
     public static func createFixed(size: UInt64, output: OutputFile, preallocate: Bool = false) throws(VHDError) {
         try NewDiskMetadata.validate(size: size)
         try output.resize(to: Int64(size) + Int64(Footer.size))
@@ -24,6 +36,17 @@ public enum DiskCreation {
     }
 
     /// Creates an empty dynamic disk of `size` bytes in `output`.
+    ///
+    /// Every BAT entry is unallocated, so the file holds only metadata: footer copy, header,
+    /// table and footer (about 4 KiB for a 1 GiB disk with 2 MiB blocks).
+    ///
+    /// - Parameters:
+    ///   - size: the virtual size in bytes: a whole number of sectors, more than zero, at most
+    ///     ``NewDiskMetadata/maximumVirtualSize``.
+    ///   - blockSize: bytes of disk data per block: a power of two from 512 KiB to 256 MiB;
+    ///     2 MiB by default.
+    ///   - output: the new, empty file to write into; the caller commits it.
+    /// - Throws: ``VHDError`` if the size or block size is not one we create, or a write fails.
     public static func createDynamic(size: UInt64, blockSize: UInt32 = DynamicHeader.defaultBlockSize, output: OutputFile) throws(VHDError) {
         try DynamicImageWriter(output: output, size: size, blockSize: blockSize).finish()
     }
@@ -37,7 +60,12 @@ public enum DiskCreation {
     /// The destination may be no file of the parent's chain, under any name: replacing one
     /// would destroy the disk the child is made on.
     ///
-    /// - Throws: ``VHDError`` if the parent cannot be opened or is not a VHD;
+    /// - Parameters:
+    ///   - parentPath: the parent VHD; a relative path is taken from the current folder.
+    ///   - output: the new, empty file to write into; its destination decides the relative
+    ///     path stored in the W2ru locator. The caller commits it.
+    ///   - options: how the parent is opened (checksum policy, time checks).
+    /// - Throws: ``VHDError`` if the parent cannot be opened or is not a VHD, or a write fails;
     ///   ``VHDError/Kind/sameFile(source:)`` when the destination is a file of its chain.
     public static func createDifferencing(parentPath: FilePath, output: OutputFile, options: OpenOptions = OpenOptions()) throws(VHDError) {
         let parentFile = try HostFile.open(parentPath)

@@ -30,6 +30,13 @@ import Musl
 extension Disk {
     /// Writes `bytes` at virtual `offset`.
     ///
+    /// A range that does not start and end on sector boundaries is merged with the current
+    /// content of its sectors, read through the chain.
+    ///
+    /// - Parameters:
+    ///   - bytes: the bytes to write; an empty buffer writes nothing.
+    ///   - offset: the virtual byte offset of the first byte; the range must end at or before
+    ///     the virtual size.
     /// - Throws: ``VHDError`` if the disk was opened read-only, the range is outside the disk,
     ///   or a read or write fails.
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(VHDError) {
@@ -52,13 +59,20 @@ extension Disk {
         try merged.withMutableBytes { (buffer) throws(VHDError) in try writeSectors(UnsafeRawBufferPointer(buffer), at: start) }
     }
 
-    /// Writes `bytes` (an array) at virtual `offset`.
+    /// Writes `bytes` (an array) at virtual `offset`; see ``write(_:at:)-(UnsafeRawBufferPointer,_)``.
+    ///
+    /// - Parameters:
+    ///   - bytes: the bytes to write.
+    ///   - offset: the virtual byte offset of the first byte.
+    /// - Throws: ``VHDError`` as the buffer version does.
     public func write(_ bytes: [UInt8], at offset: UInt64) throws(VHDError) {
         var copy = bytes
         try copy.withMutableBytes { (buffer) throws(VHDError) in try write(UnsafeRawBufferPointer(buffer), at: offset) }
     }
 
-    /// Flushes the disk's file to stable storage.
+    /// Flushes the disk's file (layer 0) to stable storage with `fsync`.
+    ///
+    /// - Throws: ``VHDError`` if `fsync` fails.
     public func flush() throws(VHDError) {
         let file = layers[0].file
         guard fsync(file.descriptor.rawValue) == 0 else {

@@ -9,12 +9,25 @@ import VHDFormat
 public struct DynamicImageWriter {
     /// Where a differencing disk's parent is and who it is.
     public struct Parent: Sendable {
+        /// The parent footer's unique ID (footer offset 68); the child stores it at header
+        /// offset 40, and openers refuse a parent that does not carry it.
         public var uniqueId: VHDUUID
+        /// The parent file's modification time; the child stores it at header offset 56.
         public var timestamp: VHDTimestamp
-        /// The parent's absolute path (W2ku) and its path relative to the child's folder (W2ru).
+        /// The parent's absolute path, stored UTF-16LE in the W2ku locator (entry 0) and, until
+        /// ``DynamicImageWriter/setParentName(_:)`` says otherwise, as the header's parent name.
         public var absolutePath: String
+        /// The parent's path relative to the child's folder with Windows separators (e.g.
+        /// `..\base.vhd`), stored UTF-16LE in the W2ru locator (entry 1).
         public var relativePath: String
 
+        /// Describes a parent.
+        ///
+        /// - Parameters:
+        ///   - uniqueId: the parent footer's unique ID.
+        ///   - timestamp: the parent file's modification time.
+        ///   - absolutePath: the parent's absolute path, for the W2ku locator.
+        ///   - relativePath: the parent's path from the child's folder, for the W2ru locator.
         public init(uniqueId: VHDUUID, timestamp: VHDTimestamp, absolutePath: String, relativePath: String) {
             self.uniqueId = uniqueId
             self.timestamp = timestamp
@@ -23,8 +36,12 @@ public struct DynamicImageWriter {
         }
     }
 
+    /// The file the disk is written into, at absolute offsets; the writer never commits or
+    /// discards it.
     public let output: OutputFile
+    /// The footer ``finish()`` writes at offset 0 and after the last block, checksum computed.
     public let footer: Footer
+    /// The dynamic header ``finish()`` writes at offset 512 (its checksum computed then).
     public private(set) var header: DynamicHeader
     /// The table's entry count (blocks of the virtual size).
     private let entryCount: Int
@@ -36,13 +53,27 @@ public struct DynamicImageWriter {
     /// File offset where the next block's bitmap goes.
     private var nextBlockOffset: Int64
 
+    /// Bytes of disk data per block (header offset 32): the size of the `data` that
+    /// ``writeBlock(_:bitmap:data:)`` takes.
     public var blockSize: Int { Int(header.blockSize) }
+    /// Bytes of sector bitmap in front of each block's data, one bit per sector padded to 512
+    /// (512 for 2 MiB blocks): the size of the `bitmap` that ``writeBlock(_:bitmap:data:)`` takes.
     public var sectorBitmapSize: Int { header.sectorBitmapSizeInBytes }
     /// Blocks written so far.
     public var allocatedBlockCount: Int { allocations.count }
 
     /// Prepares a new disk of `size` bytes; nothing is written until blocks come.
     ///
+    /// The footer gets a random UUID, the current time and the geometry of
+    /// ``NewDiskMetadata/geometry(forSizeInBytes:)``.
+    ///
+    /// - Parameters:
+    ///   - output: the new, empty file to write into.
+    ///   - size: the virtual size in bytes: a whole number of sectors, more than zero, at most
+    ///     ``NewDiskMetadata/maximumVirtualSize``.
+    ///   - blockSize: bytes of disk data per block: a power of two from 512 KiB to 256 MiB;
+    ///     2 MiB (`DynamicHeader.defaultBlockSize`) by default.
+    ///   - parent: the parent of a differencing disk; nil makes a dynamic disk.
     /// - Throws: ``VHDError`` if the size or block size is not one we create.
     public init(output: OutputFile, size: UInt64, blockSize: UInt32 = DynamicHeader.defaultBlockSize, parent: Parent? = nil) throws(VHDError) {
         try NewDiskMetadata.validate(size: size)
@@ -80,6 +111,13 @@ public struct DynamicImageWriter {
     /// `source`'s block size, parent UUID, timestamp, name and locator entries, each with its
     /// path bytes from `locatorData` (by entry index), laid out after the BAT in whole sectors.
     /// The sizes are not checked against what we create: the disk exists.
+    ///
+    /// - Parameters:
+    ///   - output: the new, empty file to write into.
+    ///   - footer: the existing disk's footer; the block count follows from its current size.
+    ///   - source: the existing disk's dynamic header.
+    ///   - paths: the stored path bytes of each non-empty locator entry, by entry index (0...7);
+    ///     an entry missing here gets an empty path in 512 bytes of space.
     public init(output: OutputFile, preserving footer: Footer, header source: DynamicHeader, locatorData paths: [Int: [UInt8]]) {
         self.output = output
         var copiedFooter = footer
@@ -109,12 +147,26 @@ public struct DynamicImageWriter {
 
     /// Sets the header's parent name (Hyper-V writes the parent's path; libvhdi looks for the
     /// part after the last backslash beside the child, so the file name serves every reader).
+    ///
+    /// - Parameter name: the name for header offset 64; only its first 256 UTF-16 code units
+    ///   are kept.
     public mutating func setParentName(_ name: String) { header.setParentName(name) }
 
     /// Writes block `index`: its sector bitmap (``sectorBitmapSize`` bytes) and its data
     /// (``blockSize`` bytes). Only the parts of the data whose bitmap byte is non-zero are
     /// written (8 sectors, 4 KiB each, aligned in the file); the rest stays a hole of the host
-    /// file, which reads as zeros. Returns the bytes written.
+    /// file, which reads as zeros.
+    ///
+    /// The block is placed after the previous one written, so blocks may come in any order;
+    /// each block index may be written only once (``finish()`` traps on a second write).
+    ///
+    /// - Parameters:
+    ///   - index: the block number, 0 up to (virtual size / ``blockSize``) rounded up, exclusive.
+    ///   - bitmap: exactly ``sectorBitmapSize`` bytes; bit 7 of byte 0 is the block's first
+    ///     sector.
+    ///   - data: exactly ``blockSize`` bytes, the block's disk data.
+    /// - Returns: the bytes written to the file: the bitmap plus the data runs written.
+    /// - Throws: ``VHDError`` if a write fails.
     public mutating func writeBlock(_ index: Int, bitmap: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer) throws(VHDError) -> UInt64 {
         precondition(bitmap.count == sectorBitmapSize && data.count == blockSize)
         let bitmapOffset = nextBlockOffset
@@ -143,7 +195,9 @@ public struct DynamicImageWriter {
     }
 
     /// Writes the metadata: locator paths, BAT, header, footer copy at 0 and the footer at the
-    /// end. The file then reads as a complete disk.
+    /// end. The file then reads as a complete disk; committing it is the caller's business.
+    ///
+    /// - Throws: ``VHDError`` if a write or the final resize fails.
     public func finish() throws(VHDError) {
         for (offset, bytes) in locatorData { try output.write(bytes, at: offset) }
         let footerBytes = footer.serialized()

@@ -23,7 +23,11 @@ public enum NewDiskMetadata {
     /// Creator version written into our footers: 1.0.
     public static let creatorVersion: UInt32 = 0x0001_0000
 
-    /// The geometry written for a disk of `sizeInBytes` (see the rule above).
+    /// The geometry written for a disk of `size` bytes (see the rule above).
+    ///
+    /// - Parameter size: the virtual size in bytes.
+    /// - Returns: the specification's geometry when its product is exactly `size`, otherwise
+    ///   the maximum 65535/16/255.
     public static func geometry(forSizeInBytes size: UInt64) -> DiskGeometry {
         let geometry = DiskGeometry(forSizeInBytes: size)
         return geometry.sizeInBytes == size ? geometry : .maximum
@@ -31,6 +35,10 @@ public enum NewDiskMetadata {
 
     /// Checks a requested virtual size: a whole number of sectors, more than zero, at most
     /// 2040 GiB.
+    ///
+    /// - Parameter size: the requested virtual size in bytes.
+    /// - Throws: ``VHDError`` (with an empty path) if the size is zero, not a multiple of 512, or
+    ///   over ``maximumVirtualSize``.
     public static func validate(size: UInt64) throws(VHDError) {
         guard size > 0, size % 512 == 0, size <= maximumVirtualSize else {
             throw VHDError(path: "", .invalidSize(size))
@@ -38,11 +46,26 @@ public enum NewDiskMetadata {
     }
 
     /// The size Azure accepts for a disk of at least `size` bytes: rounded up to a whole MiB.
+    ///
+    /// The range Azure allows (20 MiB to 32 TiB) is not applied here.
+    ///
+    /// - Parameter size: the virtual size in bytes.
+    /// - Returns: `size` rounded up to a multiple of 1 MiB (1,048,576 bytes).
     public static func azureSize(atLeast size: UInt64) -> UInt64 {
         (size + (1 << 20) - 1) / (1 << 20) * (1 << 20)
     }
 
-    /// A footer for a new disk.
+    /// A footer for a new disk, checksum computed.
+    ///
+    /// Creator "vhdt" version 1.0 on "Wi2k"; original and current size both `size`; the geometry
+    /// of ``geometry(forSizeInBytes:)``; data offset 512 for dynamic and differencing disks (the
+    /// header follows the footer copy), all ones for fixed disks.
+    ///
+    /// - Parameters:
+    ///   - type: the disk type, footer offset 60.
+    ///   - size: the virtual size in bytes; not checked here (see ``validate(size:)``).
+    ///   - uniqueId: footer offset 68; a new random UUID by default.
+    ///   - timestamp: the creation time, footer offset 24; now by default.
     public static func footer(
         type: DiskType, size: UInt64, uniqueId: VHDUUID = randomUUID(), timestamp: VHDTimestamp = now()
     ) -> Footer {
@@ -54,7 +77,7 @@ public enum NewDiskMetadata {
         ).withComputedChecksum()
     }
 
-    /// A random (version 4) UUID.
+    /// A random UUID: version 4, variant 1 (RFC 9562), from the system's random generator.
     public static func randomUUID() -> VHDUUID {
         var generator = SystemRandomNumberGenerator()
         let high = generator.next() & ~0xF000 | 0x4000  // version 4
@@ -62,6 +85,7 @@ public enum NewDiskMetadata {
         return VHDUUID(high: high, low: low)
     }
 
-    /// The current time as a VHD timestamp.
+    /// The current time as a VHD timestamp: seconds since 2000-01-01T00:00:00Z, clamped to what
+    /// 32 bits hold (until 2136).
     public static func now() -> VHDTimestamp { VHDTimestamp(unixSeconds: Int64(time(nil))) }
 }
