@@ -34,12 +34,17 @@ struct GallerySourceOfTruthTests {
         let named = gallery.folder.file("fake.vhd")
         try write([UInt8](repeating: 0x11, count: 1 << 20), to: named)
         try refused(named, "is named .vhd but holds no VHD")
-        for (name, magic, format) in [("disk.vhdx", Array("vhdxfile".utf8), "VHDX"), ("disk.qcow2", [0x51, 0x46, 0x49, 0xFB], "qcow2"),
-                                      ("disk.vmdk", Array("KDMV".utf8), "VMDK")] {
+        for (name, magic, format) in [("disk.qcow2", [0x51, 0x46, 0x49, 0xFB], "qcow2"), ("disk.vmdk", Array("KDMV".utf8), "VMDK")] {
             let path = gallery.folder.file(name)
             try write(magic + [UInt8](repeating: 0, count: (1 << 20) - magic.count), to: path)
-            try refused(path, "is a \(format) image; the gallery publishes VHD or raw disks")
+            try refused(path, "is a \(format) image; the gallery publishes VHD, VHDX or raw disks")
         }
+        // A VHDX is read (and replicated as VHD); one whose headers are missing is a damaged disk.
+        let damaged = gallery.folder.file("damaged.vhdx")
+        try write(Array("vhdxfile".utf8) + [UInt8](repeating: 0, count: (1 << 20) - 8), to: damaged)
+        let output = try gallery.createVersion("1.0.0", os: damaged, [])
+        #expect(output.status == 1 && output.stderr.contains("VHDX"), "\(output.status): \(output.stderr)")
+        try noVersionRecorded(gallery)
         guard let os = try gallery.qemuDisk("os.vhd", size: "2M", writes: ["write -P 0x31 0 4k"]) else { return }
         try refused(os, "LUN 64", extra: ["--data-vhd", os + "=64"])
         // With --raw, the same file is published as a raw image; it is not ready for Azure, and

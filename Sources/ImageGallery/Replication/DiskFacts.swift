@@ -102,7 +102,7 @@ public struct DiskFacts: Sendable, Equatable {
             throw error
         } catch let error as VHDError {
             if case let .unsupportedFormat(format) = error.kind {
-                throw GalleryError.rule("the disk '\(path)' is a \(format) image; the gallery publishes VHD or raw disks (convert it to a VHD first)")
+                throw GalleryError.rule("the disk '\(path)' is a \(format) image; the gallery publishes VHD, VHDX or raw disks (convert it to a VHD first)")
             }
             throw GalleryError.disk(path.string, error)
         } catch {
