@@ -15,6 +15,7 @@ let package = Package(
             dependencies: [
                 .product(name: "VHD", package: "vhdtool"),
                 .product(name: "VHDFormat", package: "vhdtool"),
+                .product(name: "VHDXFormat", package: "vhdtool"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/VHDFuzz"

@@ -7,6 +7,7 @@ locators), and a dynamic disk with the 511-byte legacy footer. Standard library 
 Usage: fuzz-seeds.py FOLDER
 """
 
+import gzip
 import os
 import struct
 import sys
@@ -93,6 +94,15 @@ def main():
         "dynamic-legacy-footer.vhd": dynamic(legacy=True),
         "dynamic-empty.vhd": dynamic(blocks={}),
     }
+    # VHDX skeletons (see skeletonOffsets in Fuzz/Sources/VHDFuzz/FuzzTarget.swift): 4 KiB
+    # from each place of a real VHDX where the readers look, concatenated.
+    images = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "TestImages", "vhdx")
+    offsets = [0, 64 << 10, 128 << 10, 192 << 10, 256 << 10, 1 << 20, 2 << 20, (2 << 20) + (64 << 10), 3 << 20, (3 << 20) + (64 << 10)]
+    for name in sorted(os.listdir(images)) if os.path.isdir(images) else []:
+        if name.endswith(".vhdx.gz"):
+            with gzip.open(os.path.join(images, name)) as image:
+                data = image.read()
+            seeds["skeleton-" + name[:-3]] = b"".join(data[offset:offset + 4096] for offset in offsets)
     for name, data in seeds.items():
         with open(os.path.join(folder, name), "wb") as out:
             out.write(data)

@@ -150,6 +150,9 @@ package struct PartitionTableBuilder {
         case .lvm:
             set(ascii: "LABELONE", at: offset + 512)
             set(ascii: "LVM2 001", at: offset + 512 + 24)
+        case .ufs1: set(UInt32(0x0001_1954), littleEndianAt: offset + 8192 + 1372)
+        case .ufs2: set(UInt32(0x1954_0119), littleEndianAt: offset + 65536 + 1372)
+        case .zfs: set(UInt64(0x00BA_B10C), littleEndianAt: offset + (128 << 10) + 2048)  // the third uberblock slot
         case .unknown: break
         }
     }

@@ -87,6 +87,46 @@ struct DiskLayoutProbeTests {
         #expect(layout.partitions.map(\.filesystem) == [filesystem])
     }
 
+    /// FreeBSD: UFS or FreeBSD partition types suggest Azure's OS type "linux", detail FreeBSD.
+    @Test func freeBSDDisksSuggestLinuxWithTheDetail() throws {
+        var builder = Builder(sizeInBytes: Self.size)
+        builder.writeBootRecord([.init(type: 0xA5, firstSector: 2048, sectorCount: 14336)])
+        builder.writeSignature(.ufs2, at: 2048 * 512)
+        let layout = try DiskLayoutProbe.probe(MemoryDisk(builder.bytes))
+        #expect(layout.partitions.map(\.filesystem) == [.ufs2])
+        #expect(layout.suggestedOSType == .linux && layout.suggestedOSDetail == "FreeBSD")
+        // A ZFS pool alone says Linux-like, not which system.
+        var zfs = Builder(sizeInBytes: Self.size)
+        zfs.writeSignature(.zfs, at: 0)
+        let pool = try DiskLayoutProbe.probe(MemoryDisk(zfs.bytes))
+        #expect(pool.filesystem == .zfs && pool.suggestedOSType == .linux && pool.suggestedOSDetail == nil)
+    }
+
+    @Test func applePartitionMapIsRead() throws {
+        var builder = Builder(sizeInBytes: Self.size)
+        builder.set(ascii: "ER", at: 0)
+        builder.set(UInt16(512).bigEndian, littleEndianAt: 2)
+        for (index, (start, count, name, type)) in [(UInt32(1), UInt32(63), "Apple", "Apple_partition_map"),
+                                                     (UInt32(64), UInt32(8000), "disk image", "Apple_HFS")].enumerated() {
+            let base = 512 * (index + 1)
+            builder.set(ascii: "PM", at: base)
+            builder.set(UInt32(2).bigEndian, littleEndianAt: base + 4)
+            builder.set(start.bigEndian, littleEndianAt: base + 8)
+            builder.set(count.bigEndian, littleEndianAt: base + 12)
+            builder.set(ascii: name, at: base + 16)
+            builder.set(ascii: type, at: base + 48)
+        }
+        let layout = try DiskLayoutProbe.probe(MemoryDisk(builder.bytes))
+        #expect(layout.scheme == .apm)
+        #expect(layout.partitions.map(\.type) == ["Apple_partition_map", "Apple_HFS"])
+        #expect(layout.partitions.map(\.start) == [512, 64 * 512] && layout.partitions[1].name == "disk image")
+        // A map claiming 1000 entries, with a bad second one, is cut short with warnings.
+        builder.set(UInt32(1000).bigEndian, littleEndianAt: 512 + 4)
+        builder.set(ascii: "XX", at: 1024)
+        let damaged = try DiskLayoutProbe.probe(MemoryDisk(builder.bytes))
+        #expect(damaged.partitions.count == 1 && damaged.warnings.count == 2, "\(damaged.warnings)")
+    }
+
     @Test func ext2And3And4AreToldApart() throws {
         for filesystem in [Filesystem.ext2, .ext3, .ext4] {
             var builder = Builder(sizeInBytes: 1 << 20)

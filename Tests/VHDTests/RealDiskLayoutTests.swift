@@ -133,7 +133,8 @@ struct RealDiskLayoutTests {
         let sizes: [UInt64] = [4 << 20, 128 << 10]
         #expect(layout.partitions.map(\.start) == starts)
         #expect(layout.partitions.map(\.size) == sizes)
-        #expect(layout.suggestedOSType == nil && layout.suggestedHyperVGeneration == nil)
+        // FreeBSD partition types: Azure's OS type for FreeBSD is Linux, with the detail.
+        #expect(layout.suggestedOSType == .linux && layout.suggestedOSDetail == "FreeBSD" && layout.suggestedHyperVGeneration == nil)
     }
 }
 

@@ -134,4 +134,21 @@ struct VHDXCommandTests {
         #expect(try ConvertTests.vhdtool(["convert", base, other, "-q"]).status == 0)
         #expect(try ConvertTests.vhdtool(["digest", child, "--parent", other]).status != 0)
     }
+
+    /// A VHD child reads through a VHDX parent (here named with --parent; its UUID is the VHD
+    /// parent's, so --ignore-parent-uuid accepts the VHDX holding the same bytes).
+    @Test func vhdChildReadsThroughAVHDXParent() throws {
+        let folder = try TemporaryFolder()
+        let base = try Self.unpacked(folder)
+        let vhdBase = folder.file("base.vhd")
+        #expect(try ConvertTests.vhdtool(["convert", base, vhdBase, "--to", "dynamic", "-q"]).status == 0)
+        let child = folder.file("child.vhd")
+        #expect(try ConvertTests.vhdtool(["create", child, "--parent", vhdBase]).status == 0)
+        let expected = try ConvertTests.vhdtool(["digest", base]).stdout.split(separator: " ").first
+        let refused = try ConvertTests.vhdtool(["digest", child, "--parent", base])
+        #expect(refused.status != 0, "a parent that is not the one recorded is refused")
+        let read = try ConvertTests.vhdtool(["digest", child, "--parent", base, "--ignore-parent-uuid"])
+        #expect(read.status == 0, "\(read.stderr)")
+        #expect(read.stdout.split(separator: " ").first == expected)
+    }
 }

@@ -1,6 +1,7 @@
 import SystemPackage
 import VHD
 import VHDFormat
+import VHDXFormat
 
 #if canImport(Glibc)
 import Glibc
@@ -14,6 +15,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     FuzzTarget.parseStructures(bytes)
     FuzzTarget.inspect(bytes)
     FuzzTarget.readThroughTheExtentMap(bytes)
+    FuzzTarget.openVHDXSkeleton(bytes)
     return 0
 }
 
@@ -45,6 +47,38 @@ enum FuzzTarget {
             _ = locator.decodePath(Array(bytes.dropFirst(24)))
         }
         _ = try? BlockAllocationTable(parsing: bytes, entryCount: bytes.count / 4)
+        // VHDX structures, each from the start of the input.
+        _ = try? VHDXFileIdentifier(parsing: bytes)
+        for policy in [VHDXChecksumPolicy.verify, .ignore] {
+            _ = try? VHDXHeader(parsing: bytes, checksumPolicy: policy)
+            _ = try? VHDXRegionTable(parsing: bytes, checksumPolicy: policy)
+        }
+        _ = try? VHDXMetadataTable(parsing: bytes)
+        _ = try? VHDXFileParameters(parsing: bytes)
+        _ = try? VHDXParentLocator(parsing: bytes)
+        _ = try? VHDXLogEntry(parsing: bytes)
+        _ = try? VHDXBATEntry.entries(parsing: bytes, count: bytes.count / 8)
+    }
+
+    /// Where the pieces of a VHDX skeleton input go: the identifier, both headers, both region
+    /// tables, the log, the metadata table and items, and the BAT at qemu's offsets. An input is
+    /// cut into 4 KiB pieces placed there in a 5 MiB file of zeros (scripts/fuzz-seeds.py makes
+    /// seeds of this form from TestImages/vhdx), so that small inputs reach every VHDX reader.
+    static let skeletonOffsets: [Int] = [0, 64 << 10, 128 << 10, 192 << 10, 256 << 10, 1 << 20, 2 << 20, (2 << 20) + (64 << 10), 3 << 20, (3 << 20) + (64 << 10)]
+
+    /// Opens the input's VHDX skeleton in memory (with its log replayed), reports it as
+    /// `inspect` does and plans its repair.
+    static func openVHDXSkeleton(_ bytes: [UInt8]) {
+        var file = [UInt8](repeating: 0, count: 5 << 20)
+        for (index, offset) in skeletonOffsets.enumerated() {
+            let piece = bytes.dropFirst(index * 4096).prefix(4096)
+            file.replaceSubrange(offset..<(offset + piece.count), with: piece)
+        }
+        let source = MemoryByteSource(name: "skeleton", contents: file)
+        if let layout = try? VHDXLayout(reading: source) {
+            _ = VHDXInspectionReport(layout: layout, path: "skeleton", includeTable: true)
+        }
+        _ = try? DiskRepair.plan(source)
     }
 
     /// What `vhdtool inspect --json --bat` and `repair --dry-run` do, from memory.

@@ -20,6 +20,9 @@ public struct DiskLayout: Codable, Sendable, Equatable {
     /// Linux when only Linux marks are (ext2/3/4, XFS, Btrfs, swap, LVM, Linux types); nil
     /// ("unknown") otherwise.
     public var suggestedOSType: OSType?
+    /// Which system the suggestion stands for when the OS type alone does not say it:
+    /// "FreeBSD" (Azure's OS type for FreeBSD is Linux).
+    public var suggestedOSDetail: String?
     /// V2 for a GPT disk with an EFI system partition, V1 for an MBR disk with an active
     /// partition; nil ("unknown") otherwise.
     public var suggestedHyperVGeneration: HyperVGeneration?
@@ -64,7 +67,7 @@ public struct DiskLayout: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case scheme, partitions, filesystem, diskIdentifier, backupHeaderValid, suggestedOSType,
+        case scheme, partitions, filesystem, diskIdentifier, backupHeaderValid, suggestedOSType, suggestedOSDetail,
              suggestedHyperVGeneration, warnings
     }
 
@@ -84,6 +87,7 @@ public struct DiskLayout: Codable, Sendable, Equatable {
         try container.encodeIfPresent(diskIdentifier, forKey: .diskIdentifier)
         try container.encodeIfPresent(backupHeaderValid, forKey: .backupHeaderValid)
         try container.encode(suggestedOSType?.rawValue ?? "unknown", forKey: .suggestedOSType)
+        try container.encodeIfPresent(suggestedOSDetail, forKey: .suggestedOSDetail)
         try container.encode(suggestedHyperVGeneration?.rawValue ?? "unknown", forKey: .suggestedHyperVGeneration)
         try container.encode(warnings, forKey: .warnings)
     }
@@ -102,6 +106,7 @@ public struct DiskLayout: Codable, Sendable, Equatable {
         diskIdentifier = try container.decodeIfPresent(String.self, forKey: .diskIdentifier)
         backupHeaderValid = try container.decodeIfPresent(Bool.self, forKey: .backupHeaderValid)
         suggestedOSType = OSType(rawValue: try container.decode(String.self, forKey: .suggestedOSType))
+        suggestedOSDetail = try container.decodeIfPresent(String.self, forKey: .suggestedOSDetail)
         suggestedHyperVGeneration = HyperVGeneration(rawValue: try container.decode(String.self, forKey: .suggestedHyperVGeneration))
         warnings = try container.decode([String].self, forKey: .warnings)
     }

@@ -20,7 +20,11 @@ public enum DiskLayoutProbe {
         let sector0 = Array(first[0..<512])
         let sector1 = Array(first[512..<1024])
         var layout: DiskLayout
-        if GUIDPartitionTable.hasSignature(sector1) || MasterBootRecord.isProtective(sector0) {
+        if ApplePartitionMap.hasSignature(sector0: sector0, sector1: sector1) {
+            var warnings: [String] = []
+            let partitions = try ApplePartitionMap.partitions(sector0: sector0, reader: &reader, warnings: &warnings)
+            layout = DiskLayout(scheme: .apm, partitions: partitions, warnings: warnings)
+        } else if GUIDPartitionTable.hasSignature(sector1) || MasterBootRecord.isProtective(sector0) {
             let table = try GUIDPartitionTable.read(sector1: sector1, reader: &reader)
             layout = DiskLayout(
                 scheme: .gpt, partitions: table.partitions, diskIdentifier: table.header?.diskGUID,
@@ -48,6 +52,7 @@ public enum DiskLayoutProbe {
         try probeFilesystems(&layout, reader: &reader)
         layout.warnings += overlapWarnings(layout.partitions)
         layout.suggestedOSType = suggestedOSType(layout)
+        if layout.suggestedOSType == .linux && isFreeBSD(layout) { layout.suggestedOSDetail = "FreeBSD" }
         layout.suggestedHyperVGeneration = suggestedHyperVGeneration(layout)
         return layout
     }
@@ -96,18 +101,26 @@ public enum DiskLayoutProbe {
             }
         }
         let filesystems = layout.filesystems
-        if let byFilesystem = verdict(windows: filesystems.contains { $0.isWindows }, linux: filesystems.contains { $0.isLinux }) {
+        let unixLike = filesystems.contains { $0.isLinux || $0.isFreeBSD || $0 == .zfs }
+        if let byFilesystem = verdict(windows: filesystems.contains { $0.isWindows }, linux: unixLike) {
             return byFilesystem
         }
-        if filesystems.contains(where: { $0.isWindows }) && filesystems.contains(where: { $0.isLinux }) { return nil }
+        if filesystems.contains(where: { $0.isWindows }) && unixLike { return nil }
         let marks = layout.partitions.compactMap { partition -> OSType? in
             switch layout.scheme {
             case .gpt: PartitionTypes.gpt[partition.type]?.os
             case .mbr: UInt8(partition.type.dropFirst(2), radix: 16).flatMap { PartitionTypes.mbr[$0]?.os }
-            case .none: nil
+            case .none, .apm: nil
             }
         }
         return verdict(windows: marks.contains(.windows), linux: marks.contains(.linux))
+    }
+
+    /// UFS, or a FreeBSD partition type, and no Linux filesystem.
+    static func isFreeBSD(_ layout: DiskLayout) -> Bool {
+        let filesystems = layout.filesystems
+        guard !filesystems.contains(where: \.isLinux) else { return false }
+        return filesystems.contains(where: \.isFreeBSD) || layout.partitions.contains { PartitionTypes.freeBSD.contains($0.type) }
     }
 
     static func suggestedHyperVGeneration(_ layout: DiskLayout) -> HyperVGeneration? {

@@ -20,6 +20,10 @@ public enum Filesystem: String, Codable, Sendable, Equatable, CaseIterable {
     case lvm
     /// A BitLocker-encrypted Windows volume.
     case bitlocker
+    /// FreeBSD's Unix File System, versions 1 and 2.
+    case ufs1, ufs2
+    /// A ZFS pool member (FreeBSD or Linux).
+    case zfs
     /// No known signature (an empty partition, or a format not probed for).
     case unknown
 
@@ -33,4 +37,7 @@ public enum Filesystem: String, Codable, Sendable, Equatable, CaseIterable {
         default: false
         }
     }
+
+    /// Formats that mark a FreeBSD system (Azure's OS type for it is Linux).
+    public var isFreeBSD: Bool { self == .ufs1 || self == .ufs2 }
 }

@@ -12,6 +12,10 @@
 ///   64 KiB pages; 8 and 16 KiB pages are not looked for).
 /// - LVM physical volume: "LABELONE" at the start of one of the first four sectors, with
 ///   "LVM2 001" 24 bytes further.
+/// - UFS: the superblock's magic (fs_magic, 1372 bytes into it) 0x011954 (UFS1, superblock at
+///   8 KiB) or 0x19540119 (UFS2, at 64 KiB), in either byte order.
+/// - ZFS: an uberblock's magic 0x00BAB10C (either byte order) in one of the first slots of the
+///   uberblock array, 128 KiB into the first vdev label (1 KiB slots, or 4 KiB with ashift 12).
 enum FilesystemProbe {
     static let headSize = 4096
     /// The second piece: the last sector of a 64 KiB page (swap) and the sector of the Btrfs superblock.
@@ -23,10 +27,34 @@ enum FilesystemProbe {
     static func probe(_ reader: inout BoundedReader, start: UInt64, size: UInt64) throws(VHDError) -> Filesystem {
         guard size >= 512, let head = try reader.read(at: start, count: Int(min(size, UInt64(headSize)))) else { return .unknown }
         if let found = recognize(head: head) { return found }
+        if size >= 8192 + 1376, let magic = try reader.read(at: start + 8192 + 1372, count: 4), isMagic(magic, 0x0001_1954) {
+            return .ufs1
+        }
         guard size >= tailOffset + UInt64(tailSize), let tail = try reader.read(at: start + tailOffset, count: tailSize) else {
             return .unknown
         }
-        return recognize(tail: tail) ?? .unknown
+        if let found = recognize(tail: tail) { return found }
+        if size >= 65536 + 1376, let magic = try reader.read(at: start + 65536 + 1372, count: 4), isMagic(magic, 0x1954_0119) {
+            return .ufs2
+        }
+        let uberblocks = 128 << 10
+        if size >= UInt64(uberblocks + 16384), let slots = try reader.read(at: start + UInt64(uberblocks), count: 16384) {
+            for slot in stride(from: 0, to: slots.count, by: 1024) where isMagic(Array(slots[slot..<(slot + 8)]), 0x00BA_B10C) {
+                return .zfs
+            }
+        }
+        return .unknown
+    }
+
+    /// Whether `bytes` hold `magic` as a little- or big-endian integer of their length.
+    static func isMagic(_ bytes: [UInt8], _ magic: UInt64) -> Bool {
+        var little: UInt64 = 0
+        var big: UInt64 = 0
+        for (index, byte) in bytes.enumerated() {
+            little |= UInt64(byte) << (8 * UInt64(index))
+            big = big << 8 | UInt64(byte)
+        }
+        return little == magic || big == magic
     }
 
     /// Signatures in the first 4 KiB.

@@ -4,6 +4,8 @@ public enum PartitionScheme: String, Codable, Sendable, Equatable {
     case gpt
     /// A master boot record, with logical partitions in an extended partition.
     case mbr
+    /// An Apple partition map.
+    case apm
     /// No partition table: a filesystem on the whole disk, or nothing known.
     case none
 }

@@ -24,11 +24,11 @@ enum PartitionTypes {
         "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709": ("Linux root (x86-64)", .linux),
         "B921B045-1DF0-41C3-AF44-4C6F280D3FAE": ("Linux root (ARM64)", .linux),
         "44479540-F297-41B2-9AF7-D131D5F0458A": ("Linux root (x86)", .linux),
-        "83BD6B9D-7F41-11DC-BE0B-001560B84F0F": ("FreeBSD boot", nil),
-        "516E7CB4-6ECF-11D6-8FF8-00022D09712B": ("FreeBSD data", nil),
-        "516E7CB5-6ECF-11D6-8FF8-00022D09712B": ("FreeBSD swap", nil),
-        "516E7CB6-6ECF-11D6-8FF8-00022D09712B": ("FreeBSD UFS", nil),
-        "516E7CBA-6ECF-11D6-8FF8-00022D09712B": ("FreeBSD ZFS", nil),
+        "83BD6B9D-7F41-11DC-BE0B-001560B84F0F": ("FreeBSD boot", .linux),  // Azure's OS type for FreeBSD is Linux
+        "516E7CB4-6ECF-11D6-8FF8-00022D09712B": ("FreeBSD data", .linux),  // Azure's OS type for FreeBSD is Linux
+        "516E7CB5-6ECF-11D6-8FF8-00022D09712B": ("FreeBSD swap", .linux),  // Azure's OS type for FreeBSD is Linux
+        "516E7CB6-6ECF-11D6-8FF8-00022D09712B": ("FreeBSD UFS", .linux),  // Azure's OS type for FreeBSD is Linux
+        "516E7CBA-6ECF-11D6-8FF8-00022D09712B": ("FreeBSD ZFS", .linux),  // Azure's OS type for FreeBSD is Linux
     ]
 
     /// MBR type byte -> name, and which OS the type marks.
@@ -37,8 +37,14 @@ enum PartitionTypes {
         0x07: ("NTFS/exFAT", nil), 0x0B: ("W95 FAT32", nil), 0x0C: ("W95 FAT32 (LBA)", nil),
         0x0E: ("W95 FAT16 (LBA)", nil), 0x0F: ("W95 extended (LBA)", nil), 0x27: ("Windows recovery", .windows),
         0x42: ("Windows dynamic", .windows), 0x82: ("Linux swap", .linux), 0x83: ("Linux", .linux),
-        0x85: ("Linux extended", .linux), 0x8E: ("Linux LVM", .linux), 0xA5: ("FreeBSD", nil),
+        0x85: ("Linux extended", .linux), 0x8E: ("Linux LVM", .linux), 0xA5: ("FreeBSD", .linux),
         0xEE: ("GPT protective", nil), 0xEF: ("EFI System", nil), 0xFD: ("Linux RAID", .linux),
+    ]
+
+    /// Partition types only FreeBSD uses (GPT type GUIDs and the MBR slice type 0xA5).
+    static let freeBSD: Set<String> = [
+        "83BD6B9D-7F41-11DC-BE0B-001560B84F0F", "516E7CB4-6ECF-11D6-8FF8-00022D09712B", "516E7CB5-6ECF-11D6-8FF8-00022D09712B",
+        "516E7CB6-6ECF-11D6-8FF8-00022D09712B", "516E7CBA-6ECF-11D6-8FF8-00022D09712B", "0xA5",
     ]
 
     /// Extended partitions: containers of a chain of extended boot records.

@@ -78,7 +78,7 @@ public struct VHDXLayout: Sendable, Equatable {
 
 extension VHDXLayout {
     /// The largest log read into memory to be replayed.
-    static let maximumLogLength: UInt32 = 256 << 20
+    static let maximumLogLength: UInt32 = 16 << 20
     /// The largest metadata item read (a parent locator is a few hundred bytes).
     static let maximumItemLength: UInt32 = 1 << 20
 

@@ -80,23 +80,33 @@ public enum VHDXLog {
         let sectors = length / VHDXLogEntry.sectorSize
         var entries: [Int: VHDXLogEntry] = [:]
         let whole = circular.span.bytes
-        for sector in 0..<sectors {
+        // Checksumming is bounded too: a hostile log of entry headers each claiming the whole
+        // log would otherwise cost sectors x length.
+        var checksummed = 0
+        for sector in 0..<sectors where checksummed <= 4 * length {
             let start = sector * VHDXLogEntry.sectorSize
             // Anything that is not a whole, valid entry of this log is not part of a sequence.
             do {
                 let found = try VHDXLogEntry.header(parsing: whole.extracting(start..<(start + VHDXLogEntry.headerSize)))
                 guard found.logGUID == header.logGUID, Int(found.entryLength) <= length else { continue }
+                checksummed += Int(found.entryLength)
                 entries[start] = try VHDXLogEntry(parsing: whole.extracting(start..<(start + Int(found.entryLength))))
             } catch {
                 continue
             }
         }
-        // Each entry starts a run: follow it while the next entry continues the sequence.
-        var best: [(offset: Int, entry: VHDXLogEntry)] = []
+        // Runs start at entries no other entry continues (so each is followed once); follow
+        // each while the next entry continues the sequence.
+        var continued: Set<Int> = []
         for (offset, entry) in entries {
+            let next = (offset + Int(entry.entryLength)) % length
+            if let following = entries[next], following.sequenceNumber == entry.sequenceNumber &+ 1, next != offset { continued.insert(next) }
+        }
+        var best: [(offset: Int, entry: VHDXLogEntry)] = []
+        for (offset, entry) in entries where !continued.contains(offset) || entries.count == continued.count {
             var run = [(offset, entry)]
             var next = (offset + Int(entry.entryLength)) % length
-            while run.count < sectors, let following = entries[next], following.sequenceNumber == run.last!.1.sequenceNumber + 1 {
+            while run.count < sectors, let following = entries[next], following.sequenceNumber == run.last!.1.sequenceNumber &+ 1 {
                 run.append((next, following))
                 next = (next + Int(following.entryLength)) % length
             }
