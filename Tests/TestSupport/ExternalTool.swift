@@ -17,6 +17,12 @@ package enum ExternalTool {
         package var status: Int32
         package var stdout: String
         package var stderr: String
+
+        package init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
     }
 
     /// Runs `executable` with `arguments` and waits for it to exit.

@@ -32,7 +32,7 @@ struct HostileSurroundingsTests {
         let folder = try TemporaryFolder()
         let fifo = folder.file("pipe.vhd")
         #expect(mkfifo(fifo, 0o600) == 0)
-        for arguments in [["convert", fifo, folder.file("out.vhd")], ["digest", fifo], ["inspect", fifo], ["write", fifo, "--input", "/dev/null"]] {
+        for arguments in [["convert", fifo, folder.file("out.vhd")], ["digest", fifo], ["inspect", fifo], ["write", fifo, "--offset", "0", "--input", "/dev/null"]] {
             let refused = try Self.run(arguments)
             #expect(refused.status == 1 && refused.stderr.contains("is a FIFO"), "\(arguments[0]): \(refused.stderr)")
         }
@@ -71,7 +71,7 @@ struct HostileSurroundingsTests {
         let folder = try TemporaryFolder()
         let source = TestPaths.testImage("dynamic-8M.vhd")
         let device = folder.file("null-device")
-        #expect(mknod(device, S_IFCHR | 0o600, dev_t(1 << 8 | 3))  // 1:3, /dev/null == 0, "mknod needs root")
+        #expect(mknod(device, S_IFCHR | 0o600, dev_t(1 << 8 | 3)) == 0, "mknod (of 1:3, /dev/null's numbers) needs root")
         #expect(mkfifo(folder.file("fifo.vhd"), 0o600) == 0)
         for destination in [device, folder.file("fifo.vhd")] {
             for extra in [[], ["--force"]] {
