@@ -125,6 +125,19 @@ struct HostileSurroundingsTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
     }
 
+    /// A --block-size past 32 bits is refused with the size given, not clamped into another.
+    @Test func blockSizeBeyond32BitsIsNamedAsGiven() throws {
+        let folder = try TemporaryFolder()
+        for arguments in [
+            ["create", folder.file("d.vhd"), "--size", "8M", "--block-size", "8T"],
+            ["convert", TestPaths.testImage("dynamic-8M.vhd"), folder.file("d.vhd"), "--block-size", "8T"],
+        ] {
+            let refused = try Self.run(arguments)
+            #expect(refused.status == 64 && refused.stderr.contains("8796093022208"), "\(arguments[0]): \(refused.stderr)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+    }
+
     // MARK: compact
 
     /// compact keeps a 0600 mode, the owner, the group and an xattr; a 0444 disk is refused.
