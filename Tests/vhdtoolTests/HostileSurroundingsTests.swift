@@ -48,6 +48,19 @@ struct HostileSurroundingsTests {
         #expect(named.status == 1, "\(named.stderr)")
     }
 
+    /// A block device where a locator points (the parent's name now a device node): passed
+    /// over as missing, never opened; named with --parent, it would be the user's choice.
+    @Test func aBlockDeviceIsNeverAParentThroughALocator() throws {
+        let folder = try TemporaryFolder()
+        #expect(try Self.run(["create", folder.file("base.vhd"), "--size", "8M"]).status == 0)
+        #expect(try Self.run(["create", folder.file("child.vhd"), "--parent", folder.file("base.vhd")]).status == 0)
+        unlink(folder.file("base.vhd"))
+        // 7:0 is loop0's number; nothing is read from it (it may not even be set up).
+        #expect(mknod(folder.file("base.vhd"), S_IFBLK | 0o600, dev_t(7 << 8)) == 0, "mknod needs root")
+        let orphan = try Self.run(["digest", folder.file("child.vhd")])
+        #expect(orphan.status == 1 && orphan.stderr.contains("was not found"), "\(orphan.stderr)")
+    }
+
     /// A FIFO at the tag sidecar's path (inspect, tag) and among the merge's siblings.
     @Test func fifoSidecarAndSiblingDoNotHang() throws {
         let folder = try TemporaryFolder()
