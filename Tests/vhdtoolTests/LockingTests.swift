@@ -84,7 +84,7 @@ struct LockingTests {
         try Data(repeating: 0xAB, count: 4096).write(to: URL(fileURLWithPath: folder.file("in.bin")))
         for arguments in [
             ["write", disk, "--offset", "0", "--input", folder.file("in.bin")], ["resize", disk, "--size", "128M"], ["compact", disk],
-            ["digest", disk],
+            ["digest", disk], ["check", disk],
         ] {
             let refused = try Self.run(arguments)
             #expect(refused.status == 1, "\(arguments[0]): \(refused.status) \(refused.stderr)")
