@@ -68,6 +68,23 @@ struct ImageLockTests {
         }
     }
 
+    /// A repair planned, then the file written by someone else before the repair takes its
+    /// exclusive lock: nothing is applied.
+    @Test func aRepairPlannedOverBytesThatChangedIsRefused() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("broken.vhd")
+        try FileManager.default.copyItem(atPath: TestPaths.testImage("broken-bad-header-checksum.vhd"), toPath: path)
+        let changes = try HostFile.withOpened(at: FilePath(path)) { try DiskRepair.plan($0) }
+        let change = try #require(changes.first)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seek(toOffset: UInt64(change.offset))
+        try handle.write(contentsOf: change.oldBytes.map { $0 ^ 0xFF })
+        try handle.close()
+        let changed = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(throws: VHDError.self) { try DiskRepair.apply(changes, to: FilePath(path), backup: FilePath(folder.file("backup.txt"))) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == changed)
+    }
+
     @Test func fifosAndFoldersAreNotOpened() throws {
         let folder = try TemporaryFolder()
         let fifo = folder.file("pipe.vhd")
