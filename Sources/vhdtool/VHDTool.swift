@@ -31,6 +31,7 @@ struct VHDTool: ParsableCommand {
             runGallery(arguments)
         }
         // INT, TERM and HUP remove the partial files of every command (see Interruption).
+        PartialFiles.prepare()
         Interruption.installCleanup { PartialFiles.removeAll() }
         main(arguments)
     }
