@@ -36,6 +36,7 @@ struct VHDTool: ParsableCommand {
             runGallery(Array(arguments.dropFirst()) + ["--help"])
         }
         // INT, TERM and HUP remove the partial files of every command (see Interruption).
+        PartialFiles.prepare()
         Interruption.installCleanup { PartialFiles.removeAll() }
         do {
             var command = try parseAsRoot(arguments)

@@ -32,7 +32,7 @@ struct HostileSurroundingsTests {
         let folder = try TemporaryFolder()
         let fifo = folder.file("pipe.vhd")
         #expect(mkfifo(fifo, 0o600) == 0)
-        for arguments in [["convert", fifo, folder.file("out.vhd")], ["digest", fifo], ["inspect", fifo], ["write", fifo, "--input", "/dev/null"]] {
+        for arguments in [["convert", fifo, folder.file("out.vhd")], ["digest", fifo], ["inspect", fifo], ["write", fifo, "--offset", "0", "--input", "/dev/null"]] {
             let refused = try Self.run(arguments)
             #expect(refused.status == 1 && refused.stderr.contains("is a FIFO"), "\(arguments[0]): \(refused.stderr)")
         }
@@ -46,6 +46,19 @@ struct HostileSurroundingsTests {
         #expect(orphan.status == 1 && orphan.stderr.contains("was not found"), "\(orphan.stderr)")
         let named = try Self.run(["digest", folder.file("child.vhd"), "--parent", folder.file("base.vhd")])
         #expect(named.status == 1, "\(named.stderr)")
+    }
+
+    /// A block device where a locator points (the parent's name now a device node): passed
+    /// over as missing, never opened; named with --parent, it would be the user's choice.
+    @Test func aBlockDeviceIsNeverAParentThroughALocator() throws {
+        let folder = try TemporaryFolder()
+        #expect(try Self.run(["create", folder.file("base.vhd"), "--size", "8M"]).status == 0)
+        #expect(try Self.run(["create", folder.file("child.vhd"), "--parent", folder.file("base.vhd")]).status == 0)
+        unlink(folder.file("base.vhd"))
+        // 7:0 is loop0's number; nothing is read from it (it may not even be set up).
+        #expect(mknod(folder.file("base.vhd"), S_IFBLK | 0o600, dev_t(7 << 8)) == 0, "mknod needs root")
+        let orphan = try Self.run(["digest", folder.file("child.vhd")])
+        #expect(orphan.status == 1 && orphan.stderr.contains("was not found"), "\(orphan.stderr)")
     }
 
     /// A FIFO at the tag sidecar's path (inspect, tag) and among the merge's siblings.
@@ -71,8 +84,7 @@ struct HostileSurroundingsTests {
         let folder = try TemporaryFolder()
         let source = TestPaths.testImage("dynamic-8M.vhd")
         let device = folder.file("null-device")
-        // 1:3 is /dev/null's device number.
-        #expect(mknod(device, S_IFCHR | 0o600, dev_t(1 << 8 | 3)) == 0, "mknod needs root")
+        #expect(mknod(device, S_IFCHR | 0o600, dev_t(1 << 8 | 3)) == 0, "mknod (of 1:3, /dev/null's numbers) needs root")
         #expect(mkfifo(folder.file("fifo.vhd"), 0o600) == 0)
         for destination in [device, folder.file("fifo.vhd")] {
             for extra in [[], ["--force"]] {
@@ -123,6 +135,19 @@ struct HostileSurroundingsTests {
         let folder = try TemporaryFolder()
         let converted = try Self.run(["convert", TestPaths.testImage("dynamic-8M.vhd"), folder.file("out.raw"), "--to", "raw", "--size", size])
         #expect(converted.status == 1 && converted.stderr.contains("does not fit in a file"), "\(converted.status) \(converted.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+    }
+
+    /// A --block-size past 32 bits is refused with the size given, not clamped into another.
+    @Test func blockSizeBeyond32BitsIsNamedAsGiven() throws {
+        let folder = try TemporaryFolder()
+        for arguments in [
+            ["create", folder.file("d.vhd"), "--size", "8M", "--block-size", "8T"],
+            ["convert", TestPaths.testImage("dynamic-8M.vhd"), folder.file("d.vhd"), "--block-size", "8T"],
+        ] {
+            let refused = try Self.run(arguments)
+            #expect(refused.status == 64 && refused.stderr.contains("8796093022208"), "\(arguments[0]): \(refused.stderr)")
+        }
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
     }
 

@@ -29,9 +29,7 @@ final class RunningProcess {
         var pipeEnds: [Int32] = [-1, -1]
         if holdInput {
             guard pipe(&pipeEnds) == 0 else { throw POSIXError(.EIO) }
-            // Neither end may leak into other children; the child gets the read end by dup2.
-            _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
-            _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
+            for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
             posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)
         } else {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
@@ -46,8 +44,21 @@ final class RunningProcess {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // The test runner's threads may block signals, and a spawned process inherits the
+        // mask: the child starts with none blocked and the default actions, as from a shell.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&defaults, number) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var child = pid_t()
-        let spawned = posix_spawn(&child, executable, &actions, nil, argv, envp)
+        let spawned = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
         if holdInput { close(pipeEnds[0]) }
         guard spawned == 0 else {
             if holdInput { close(pipeEnds[1]) }

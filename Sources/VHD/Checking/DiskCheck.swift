@@ -73,12 +73,15 @@ public enum DiskCheck {
     ///     The chunk size and zero granularity are not used.
     /// - Returns: the problems found, in the order of the checks; empty when the disk is clean.
     /// - Throws: ``VHDError`` only when the file cannot be checked at all: it cannot be read,
-    ///   it is not a VHD (and `azure` is false), or its format is not supported.
-    public static func problems(at path: FilePath, azure: Bool = false, options: CopyOptions = CopyOptions()) throws(VHDError) -> [CheckProblem] {
+    ///   it is not a VHD (and `azure` is false), its format is not supported, it is locked, or it
+    ///   is not a regular file.
+    public static func problems(
+        at path: FilePath, azure: Bool = false, options: CopyOptions = CopyOptions(), locking: Bool = true
+    ) throws(VHDError) -> [CheckProblem] {
         if try VHDXCheck.isVHDX(path) { return try VHDXCheck.problems(at: path, azure: azure, options: options) }
         let layout: VHDLayout
         do {
-            layout = try HostFile.withOpened(at: path) { try VHDLayout(reading: $0, options: OpenOptions(checksumPolicy: .ignore)) }
+            layout = try HostFile.withOpened(at: path, lock: locking) { try VHDLayout(reading: $0, options: OpenOptions(checksumPolicy: .ignore)) }
         } catch let error as VHDError {
             switch error.kind {
             case .notAVHD where azure:
@@ -86,7 +89,7 @@ public enum DiskCheck {
                 return [CheckProblem(
                     check: "azure", message: "\(error.description); Azure expects a VHD footer with the cookie \"conectix\"",
                     fix: convertForAzure(path))]
-            case .io, .notAVHD, .unsupportedFormat:
+            case .io, .notAVHD, .unsupportedFormat, .locked, .notARegularFile:
                 throw error
             case .blockOutsideFile:
                 return [CheckProblem(check: "structure", message: error.description, fix: repairHint(path))]
@@ -110,7 +113,7 @@ public enum DiskCheck {
             default: problems.append(CheckProblem(check: "structure", message: warning.description))
             }
         }
-        problems += try chainAndBitmapProblems(path, layout: layout, options: options)
+        problems += try chainAndBitmapProblems(path, layout: layout, options: options, locking: locking)
         if azure { problems += azureProblems(path, layout: layout) }
         return problems
     }
@@ -128,10 +131,10 @@ public enum DiskCheck {
     /// Opens the whole chain (parents' UUIDs checked) and compares each dynamic layer's sector
     /// bitmaps with its data: a sector holding non-zero bytes whose bit is clear is read as
     /// zeros by libvhdi and vhdtool but as data by qemu-img.
-    static func chainAndBitmapProblems(_ path: FilePath, layout: VHDLayout, options: CopyOptions) throws(VHDError) -> [CheckProblem] {
+    static func chainAndBitmapProblems(_ path: FilePath, layout: VHDLayout, options: CopyOptions, locking: Bool = true) throws(VHDError) -> [CheckProblem] {
         var problems: [CheckProblem] = []
         do {
-            try Disk.withOpened(at: path, options: DiskOptions(open: OpenOptions(checksumPolicy: .ignore))) { disk in
+            try Disk.withOpened(at: path, options: DiskOptions(open: OpenOptions(checksumPolicy: .ignore), locking: locking)) { disk in
                 for warning in disk.chainWarnings { problems.append(CheckProblem(check: "chain", message: warning)) }
                 for (depth, layer) in disk.layers.enumerated() {
                     problems += try hiddenDataProblems(layer, depth: depth, options: options)

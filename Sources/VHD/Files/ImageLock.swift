@@ -73,11 +73,21 @@ public enum ImageLock {
     /// a check that no other open file holds a conflicting one. A descriptor already locked
     /// `.shared` may be locked `.exclusive` (an upgrade: its own locks never conflict).
     ///
+    /// On a filesystem that has no OFD locks (ENOLCK, EOPNOTSUPP), nothing is locked, as QEMU
+    /// then goes on without its locks.
+    ///
     /// - Parameter name: the file's name in messages.
     /// - Throws: ``VHDError/Kind/locked(by:)`` when another open file (in this process or
     ///   another) holds a conflicting lock; the locks taken are then released again.
     ///   ``VHDError/Kind/io(call:offset:errno:)`` when fcntl fails otherwise.
     public static func lock(_ descriptor: FileDescriptor, name: String, mode: Mode) throws(VHDError) {
+        do {
+            try apply(descriptor, name: name, byte: permissionBase + consistentRead, type: F_RDLCK)
+        } catch {
+            // A filesystem without OFD locks (some network filesystems): as QEMU, go on unlocked.
+            if case let .io(_, _, failure) = error.kind, failure == .noLocks || failure == .notSupported { return }
+            throw error
+        }
         for bit in held(mode) { try apply(descriptor, name: name, byte: permissionBase + bit, type: F_RDLCK) }
         for bit in unshared { try apply(descriptor, name: name, byte: sharedBase + bit, type: F_RDLCK) }
         var conflict: Holder?

@@ -101,9 +101,7 @@ public final class OutputFile {
     /// file and afterwards its folder to stable storage.
     public func commit(sync: Bool) throws(VHDError) {
         if !keptAttributes {
-            let mask = umask(0)
-            umask(mask)
-            guard fchmod(descriptor.rawValue, 0o666 & ~mask) == 0 else {
+            guard fchmod(descriptor.rawValue, 0o666 & ~Self.currentUmask()) == 0 else {
                 let failure = Errno(rawValue: errno)
                 discard()
                 throw VHDError(path: temporaryPath.string, .io(call: "fchmod", offset: nil, errno: failure))
@@ -151,6 +149,25 @@ public final class OutputFile {
             try? descriptor.close()
         }
         if !isCommitted { discardPath() }
+    }
+
+    /// The process's umask, read from /proc/self/status (Linux 4.7+) without changing it:
+    /// umask(2) can only be read by setting it, which would race with other threads
+    /// creating files. Elsewhere it is set and restored.
+    static func currentUmask() -> mode_t {
+        if let status = fopen("/proc/self/status", "r") {
+            defer { fclose(status) }
+            var line = [CChar](repeating: 0, count: 256)
+            while fgets(&line, Int32(line.count), status) != nil {
+                let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if text.hasPrefix("Umask:"), let mask = mode_t(text.dropFirst(6).filter { !$0.isWhitespace }, radix: 8) {
+                    return mask
+                }
+            }
+        }
+        let mask = umask(0)
+        umask(mask)
+        return mask
     }
 
     private func discardPath() {

@@ -44,6 +44,12 @@ public enum PartialFiles {
         registration.withLock { _ in slots[slot] = 0 }
     }
 
+    /// Allocates the table now, so that a signal handler calling ``removeAll()`` before any
+    /// file was registered does not run its lazy initialization (which allocates memory).
+    public static func prepare() {
+        _ = slots
+    }
+
     /// Removes every partial file. Safe to call from a signal handler (SIGINT, SIGTERM,
     /// SIGHUP): it reads the table and calls unlink(2), nothing else.
     public static func removeAll() {

@@ -39,7 +39,9 @@ public enum DiskRepair {
 
     /// Applies `changes` to the image at `path`, after writing every byte they overwrite (and
     /// the file's size) to `backup`, synced, so that the repair can be undone by hand. The
-    /// image is locked exclusive (``ImageLock``) unless `locking` is false.
+    /// image is locked exclusive (``ImageLock``) unless `locking` is false, and the bytes each
+    /// change overwrites must still be its ``RepairChange/oldBytes``: otherwise nothing is
+    /// written (``VHDError/Kind/cannotRepair(reason:)``).
     ///
     /// Order (as planned): the header's checksum, BAT entries, the footer at the end, the copy
     /// at 0; then fsync. A crash
@@ -48,6 +50,14 @@ public enum DiskRepair {
         guard !changes.isEmpty else { return }
         let file = try HostFile.open(path, writable: true, lock: locking)
         defer { file.close() }
+        // Planned from an earlier open: under the exclusive lock, the bytes must still be the
+        // ones planned over (another program may have written in between).
+        for change in changes where !change.oldBytes.isEmpty {
+            let present = try file.bytes(at: change.offset, count: min(change.oldBytes.count, Int(max(0, file.sizeInBytes - change.offset))))
+            guard present == change.oldBytes else {
+                throw VHDError(path: path.string, .cannotRepair(reason: "it changed since the repair was planned (at offset \(change.offset)); run repair again"))
+            }
+        }
         try writeBackup(of: changes, originalSize: file.sizeInBytes, image: path, to: backup)
         for change in changes {
             do {

@@ -19,6 +19,9 @@ extension VHDTool {
         @Flag(help: "Also check what Azure requires of an uploaded image: fixed, a whole number of MiB, 20 MiB to 32 TiB, a valid footer.")
         var azure = false
 
+        @Flag(help: "Take no lock and ignore other programs' (like qemu-img check -U): check a disk that QEMU is writing.")
+        var noLock = false
+
         @OptionGroup var output: OutputOptions
 
         struct Report: Encodable {
@@ -61,7 +64,7 @@ extension VHDTool {
         func run() throws {
             let problems: [CheckProblem]
             do {
-                problems = try DiskCheck.problems(at: FilePath(image), azure: azure)
+                problems = try DiskCheck.problems(at: FilePath(image), azure: azure, locking: !noLock)
             } catch {
                 Terminal.standardError("Error: \(ErrorWording.sentence(for: error))\n")
                 throw ExitCode(1)

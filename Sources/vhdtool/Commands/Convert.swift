@@ -75,6 +75,8 @@ extension VHDTool {
             if azure && to != nil && to != .fixed {
                 throw ValidationError("--azure makes a fixed VHD; it cannot go with --to \(to!.rawValue)")
             }
+            // Checked here, not clamped into 32 bits (which would name another size).
+            if let bytes = blockSize?.bytes, bytes > UInt64(UInt32.max) { throw ValidationError("a block size of \(bytes) bytes is not possible: it must be a power of two from 512 KiB to 256 MiB") }
             if blockSize != nil && target != .dynamic && !(target == .fixed && container == .vhdx) {
                 throw ValidationError("--block-size is for dynamic destinations")
             }

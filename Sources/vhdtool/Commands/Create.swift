@@ -73,6 +73,8 @@ extension VHDTool {
             if azure && type == .dynamic { throw ValidationError("--azure makes a fixed disk; it cannot go with --type dynamic") }
             if blockSize != nil && kind != .dynamic && container == .vhd { throw ValidationError("--block-size is for dynamic disks") }
             if preallocate && container == .vhdx { throw ValidationError("--preallocate is for fixed VHDs") }
+            // Checked here, not clamped into 32 bits (which would name another size).
+            if let bytes = blockSize?.bytes, bytes > UInt64(UInt32.max) { throw ValidationError("a block size of \(bytes) bytes is not possible: it must be a power of two from 512 KiB to 256 MiB") }
             if preallocate && kind != .fixed { throw ValidationError("--preallocate is for fixed disks") }
         }
 
