@@ -41,7 +41,7 @@ struct ChainOpener {
             }
             let layer = DiskLayer(try DiskImage(reading: file, options: options.open))
             if layer.image.format == .vhdx && layers.isEmpty && options.writable {
-                throw VHDError(path: current.string, .notWritable(reason: "vhdtool does not write into VHDX files in place; convert it to a VHD first"))
+                throw VHDError(path: current.string, .notWritable(reason: "VHDX files are not written in place; convert it to a VHD first"))
             }
             if layer.image.format == .raw && !layers.isEmpty {
                 throw VHDError(path: current.string, .notAVHD(reason: "it is the parent of \(layers.last!.file.name) but holds no VHD footer"))

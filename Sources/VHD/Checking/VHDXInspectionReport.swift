@@ -155,6 +155,6 @@ public struct VHDXInspectionReport: Codable, Sendable, Equatable {
         log = layout.log.description
         if case .replayable = layout.log { logDirty = true } else { logDirty = false }
         azureReady = false
-        warnings = layout.warnings + ["not Azure-ready: Azure accepts only fixed VHDs; this is a VHDX (vhdtool convert SRC DST.vhd --azure makes one)"]
+        warnings = layout.warnings + ["not Azure-ready: Azure accepts only fixed VHDs; this is a VHDX (converting it into a fixed VHD makes one)"]
     }
 }

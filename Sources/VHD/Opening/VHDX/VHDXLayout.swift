@@ -124,10 +124,10 @@ extension VHDXLayout {
         replayed = VHDXLog.Replay()
         log = .empty
         if !header.logGUID.isZero {
-            guard replayLog else { throw fail("its log holds writes to replay (the file was not closed cleanly); vhdtool repair replays them") }
+            guard replayLog else { throw fail("its log holds writes to replay (the file was not closed cleanly); repairing the file replays them") }
             (log, replayed) = try VHDXLog.read(file, header: header, maximumLength: Self.maximumLogLength)
             if case let .replayable(entries, _, _) = log {
-                warnings.append("the log holds \(entries) entries not yet written to the file (it was not closed cleanly); they are applied in memory; vhdtool repair writes them")
+                warnings.append("the log holds \(entries) entries not yet written to the file (it was not closed cleanly); they are applied in memory; repairing the file writes them")
             }
         }
         let reader = ReplayedReader(file: file, replay: replayed)
@@ -153,7 +153,7 @@ extension VHDXLayout {
             warnings.append("the two region tables differ; the first is used")
         }
         for entry in table.entries where entry.isRequired && entry.guid != VHDXRegionTable.batGUID && entry.guid != VHDXRegionTable.metadataGUID {
-            throw fail("it requires region \(entry.guid), which vhdtool does not know")
+            throw fail("it requires region \(entry.guid), which this library does not know")
         }
         guard let bat = table.entry(VHDXRegionTable.batGUID) else { throw fail("the region table lists no BAT region") }
         guard let metadata = table.entry(VHDXRegionTable.metadataGUID) else { throw fail("the region table lists no metadata region") }
@@ -174,7 +174,7 @@ extension VHDXLayout {
         let tableBytes = try reader.bytes(at: metadataOffset, count: VHDXMetadataTable.size)
         metadataTable = try parsingVHDX(name, at: metadataOffset) { () throws(VHDXFormatError) in try VHDXMetadataTable(parsing: tableBytes) }
         for entry in metadataTable.entries where entry.isRequired && entry.knownName == nil {
-            throw fail("it requires metadata item \(entry.itemId)\(entry.isUser ? " (a user item)" : ""), which vhdtool does not know")
+            throw fail("it requires metadata item \(entry.itemId)\(entry.isUser ? " (a user item)" : ""), which this library does not know")
         }
         let items = metadataTable
         func item(_ guid: VHDXGUID, _ name: String, required: Bool = true) throws(VHDError) -> [UInt8]? {
@@ -231,7 +231,7 @@ extension VHDXLayout {
             let metadataRanges = [0..<(1 << 20), Int64(bat.fileOffset)..<Int64(bat.fileRange!.upperBound),
                                   Int64(metadata.fileOffset)..<Int64(metadata.fileRange!.upperBound)]
             for range in replayed.writtenRanges where !metadataRanges.contains(where: { $0.lowerBound <= range.lowerBound && range.upperBound <= $0.upperBound }) {
-                throw fail("its log writes bytes \(range.lowerBound)..<\(range.upperBound), outside the headers, BAT and metadata; run vhdtool repair to replay the log into the file first")
+                throw fail("its log writes bytes \(range.lowerBound)..<\(range.upperBound), outside the headers, BAT and metadata; repair the file (replaying the log into it) first")
             }
         }
         if header.logLength > 0, header.logOffset + UInt64(header.logLength) > UInt64(fileSize) {
