@@ -73,7 +73,7 @@ extension GalleryStore {
 
     static func region(_ name: String, in db: Database) throws -> Region {
         guard let region = try Region.filter(Column("name").collating(.nocase) == name).fetchOne(db) else {
-            throw GalleryError.notFound("there is no region named '\(name)' in the store (add it with 'vhdtool region add')")
+            throw GalleryError.notFound("there is no region named '\(name)' in the store", remedy: .addRegion)
         }
         return region
     }

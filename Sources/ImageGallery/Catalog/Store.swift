@@ -49,7 +49,7 @@ public struct GalleryStore: Sendable {
             }
         } else if errno == ENOENT {
             guard creating else {
-                throw GalleryError.notFound("there is no store at '\(folder)' (no \(Self.catalogName) there); check --store or VHDTOOL_STORE, or create it with 'vhdtool region add' or 'vhdtool gallery create'")
+                throw GalleryError.notFound("there is no store at '\(folder)' (no \(Self.catalogName) there)", remedy: .createStore)
             }
             try Self.makeFolders(folder)
         } else {
@@ -79,7 +79,7 @@ public struct GalleryStore: Sendable {
         if let store = environment["VHDTOOL_STORE"], !store.isEmpty { return FilePath(store) }
         if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") { return FilePath(data).appending("vhdtool") }
         if let home = environment["HOME"], !home.isEmpty { return FilePath(home).appending(".local/share/vhdtool") }
-        throw .rule("no store was given: use --store DIR or set VHDTOOL_STORE (HOME is not set)")
+        throw .rule("no store folder was given, and neither VHDTOOL_STORE nor HOME is set", remedy: .chooseStore)
     }
 
     /// Runs `body` in one immediate write transaction: it waits for other writers, and either

@@ -153,7 +153,7 @@ extension GalleryStore {
                     checked += 1
                     guard let entry = folder?.entry(name), entry.type == S_IFREG else {
                         problems.append(StoreProblem(kind: .missingReplica, region: region.name, path: path,
-                                                     details: "the replica of version \(details.version.name) is missing\(repair ? "; it is pending again ('vhdtool version replicate' makes it)" : "")", repaired: repair))
+                                                     details: "the replica of version \(details.version.name) is missing\(repair ? "; it is pending again" : "")", repaired: repair))
                         if repair { requeue.append(job.id!) }
                         continue
                     }

@@ -89,7 +89,7 @@ extension GalleryStore {
     /// - Throws: ``GalleryError`` for the first rule broken.
     public func createVersion(
         _ request: VersionRequest, gallery galleryName: String, definition definitionName: String,
-        warn: (String) -> Void = { _ in }, progress: (@Sendable (ReplicationEvent) -> Void)? = nil,
+        warn: (GalleryWarning) -> Void = { _ in }, progress: (@Sendable (ReplicationEvent) -> Void)? = nil,
         isCancelled: (@Sendable () -> Bool)? = nil
     ) throws(GalleryError) -> VersionDetails {
         let number = try VersionNumber(parsing: request.name)
@@ -121,7 +121,7 @@ extension GalleryStore {
         }
         try Self.checkOSDisk(facts[0].0, path: facts[0].path, request: request, definition: definition, warn: warn)
         for (fact, path, _) in facts where !fact.azureProblems.isEmpty {
-            warn("the disk '\(path)' is not ready for Azure as it is (\(fact.azureProblems.joined(separator: "; "))); the gallery's replicas are dynamic VHDs written by vhdtool, which Azure does not take either; for an upload to Azure, make a fixed VHD of a whole number of MiB with 'vhdtool convert --azure'")
+            warn(GalleryWarning("the disk '\(path)' is not ready for Azure as it is (\(fact.azureProblems.joined(separator: "; "))); the gallery's replicas are dynamic VHDs, which Azure does not take either", remedy: .convertForAzure))
         }
 
         let versionId: Int64 = try write { db in
@@ -313,7 +313,7 @@ extension GalleryStore {
             let held = leaving.flatMap { current.jobs(in: $0.region) }.filter { $0.state == .done || $0.fileSize != nil }
             if !held.isEmpty && !update.allowReplicaDeletion {
                 let bytes = held.reduce(Int64(0)) { $0 + ($1.fileSize ?? 0) }
-                throw GalleryError.rule("removing \(leaving.map { "'\($0.region.name)'" }.joined(separator: ", ")) deletes \(held.count) replica file\(held.count == 1 ? "" : "s") (\(bytes) bytes); allow it with --allow-replica-deletion")
+                throw GalleryError.rule("removing \(leaving.map { "'\($0.region.name)'" }.joined(separator: ", ")) deletes \(held.count) replica file\(held.count == 1 ? "" : "s") (\(bytes) bytes)", remedy: .allowReplicaDeletion)
             }
             for target in leaving {
                 removed += current.jobs(in: target.region)
@@ -389,7 +389,7 @@ extension GalleryStore {
         do {
             _ = try VersionNumber(parsing: version.name)
         } catch {
-            throw GalleryError(.io, "the catalog is damaged: it holds the image version name '\(version.name)', which is not a valid name; run 'vhdtool store check'")
+            throw GalleryError(.io, "the catalog is damaged: it holds the image version name '\(version.name)', which is not a valid name", remedy: .checkStore)
         }
         let disks = try VersionDisk.filter(Column("versionId") == version.id).fetchAll(db).sorted { ($0.lun ?? -1) < ($1.lun ?? -1) }
         let jobs = try ReplicationJob.filter(Column("versionId") == version.id).order(Column("id")).fetchAll(db)
@@ -448,7 +448,7 @@ extension GalleryStore {
     static func resolveTargets(_ targets: [TargetRegion], in db: Database) throws -> [(Region, TargetRegion)] {
         if targets.isEmpty {
             guard let region = try Region.filter(Column("isDefault") == true).fetchOne(db) else {
-                throw GalleryError.notFound("the store has no regions; add one with 'vhdtool region add NAME PATH'")
+                throw GalleryError.notFound("the store has no regions", remedy: .addRegion)
             }
             return [(region, TargetRegion(name: region.name, replicaCount: 1, storageType: .standardLRS))]
         }
@@ -537,21 +537,22 @@ extension GalleryStore {
 
     /// The OS disk's tag and probe against the definition.
     static func checkOSDisk(
-        _ facts: DiskFacts, path: String, request: VersionRequest, definition: ImageDefinition, warn: (String) -> Void
+        _ facts: DiskFacts, path: String, request: VersionRequest, definition: ImageDefinition, warn: (GalleryWarning) -> Void
     ) throws(GalleryError) {
         let state: GalleryOSState
         switch (facts.osState, request.osState) {
         case let (tagged?, given?) where tagged != given:
-            throw .rule("the OS disk '\(path)' is tagged \(tagged.rawValue) but --os-state says \(given.rawValue)")
+            throw .rule("the OS disk '\(path)' is tagged \(tagged.rawValue) but the OS state given is \(given.rawValue)",
+                        remedy: .contradictedOSState(path: path, tagged: tagged, given: given))
         case let (tagged?, _):
             state = tagged
         case let (nil, given?):
             state = given
         case (nil, nil):
             if let stale = facts.staleTag {
-                throw .rule("the OS disk '\(path)' has a stale OS-state tag: \(stale); tag it again (vhdtool tag) or give --os-state generalized|specialized")
+                throw .rule("the OS disk '\(path)' has a stale OS-state tag: \(stale)", remedy: .giveOSState)
             }
-            throw .rule("the OS disk '\(path)' has no OS-state tag; tag it (vhdtool tag) or give --os-state generalized|specialized")
+            throw .rule("the OS disk '\(path)' has no OS-state tag", remedy: .giveOSState)
         }
         guard state == definition.osState else {
             throw .rule("Cannot create Gallery Image Version from '\(path)' since the OS State in the parent gallery image (\(definition.osState.rawValue)) is not \(state.rawValue)")
@@ -561,14 +562,14 @@ extension GalleryStore {
                 throw .rule("Cannot create Gallery Image Version from '\(path)' since the OS type in the parent gallery image (\(definition.osType.rawValue)) is not \(found.rawValue), which the disk holds")
             }
         } else {
-            warn("the OS disk '\(path)' holds no filesystem the probe knows; its OS type is taken to be \(definition.osType.rawValue) as the definition says")
+            warn(GalleryWarning("the OS disk '\(path)' holds no filesystem the probe knows; its OS type is taken to be \(definition.osType.rawValue) as the definition says"))
         }
         if let found = facts.hyperVGeneration {
             guard found == definition.hyperVGeneration else {
                 throw .rule("Cannot create Gallery Image Version from '\(path)' since the Hyper-V generation in the parent gallery image (\(definition.hyperVGeneration.rawValue)) is not \(found.rawValue), which the disk boots as")
             }
         } else {
-            warn("the OS disk '\(path)' shows no boot layout the probe knows; its Hyper-V generation is taken to be \(definition.hyperVGeneration.rawValue) as the definition says")
+            warn(GalleryWarning("the OS disk '\(path)' shows no boot layout the probe knows; its Hyper-V generation is taken to be \(definition.hyperVGeneration.rawValue) as the definition says"))
         }
     }
 }

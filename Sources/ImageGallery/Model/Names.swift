@@ -88,7 +88,7 @@ public enum NameRules {
         do {
             try checkResourceName(name, kind: kind)
         } catch {
-            throw GalleryError(.io, "the catalog is damaged: it holds \(kind) name '\(name)', which is not a valid name (\(error.description)); run 'vhdtool store check'")
+            throw GalleryError(.io, "the catalog is damaged: it holds \(kind) name '\(name)', which is not a valid name (\(error.description))", remedy: .checkStore)
         }
     }
 

@@ -59,7 +59,7 @@ public struct DiskFacts: Sendable, Equatable {
                     let size = disk.virtualSize
                     let name = path.lastComponent?.string.lowercased() ?? ""
                     if name.hasSuffix(".vhd") && !allowRaw {
-                        throw GalleryError.rule("the disk '\(path)' is named .vhd but holds no VHD (no 'conectix' footer at its end nor at offset 0); if it is a raw image, say so with --raw")
+                        throw GalleryError.rule("the disk '\(path)' is named .vhd but holds no VHD (no 'conectix' footer at its end nor at offset 0)", remedy: .declareRaw)
                     }
                     guard size % 512 == 0 else {
                         throw GalleryError.rule("the disk '\(path)' is neither a VHD nor a raw image: its size, \(size) bytes, is not a whole number of 512-byte sectors")

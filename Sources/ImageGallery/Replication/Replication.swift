@@ -63,7 +63,7 @@ extension GalleryStore {
                 "the image version '\(name)' is held by \(lease.operation ?? "an operation") (\(lease.holder), alive)"
             } else { nil }
             guard let busy else { break }
-            guard wait else { throw GalleryError.conflict("\(busy); try again when it is done, or wait for it with --wait") }
+            guard wait else { throw GalleryError.conflict(busy, remedy: .waitForHolder) }
             Self.pause(milliseconds: 250)
         }
         let versionId = details.version.id!
@@ -138,7 +138,7 @@ extension GalleryStore {
             group.wait()
         }
         if let error = failure.withLock({ $0 }) { throw error }
-        if isCancelled?() == true { throw GalleryError(.replication, "replication was cancelled; 'vhdtool version replicate' resumes it") }
+        if isCancelled?() == true { throw GalleryError(.replication, "replication was cancelled", remedy: .resumeReplication) }
         if let progress, let end = try details(versionId: versionId) {
             for target in end.regions {
                 let total = tally.total(target.region.id!)
