@@ -34,13 +34,13 @@ public enum ReplicationState: String, Codable, Sendable, Equatable, CaseIterable
 }
 
 /// The disk types a definition may disallow (Azure's managed disk SKUs).
-public enum DiskTypes {
-    public static let all = ["Standard_LRS", "StandardSSD_LRS", "StandardSSD_ZRS", "Premium_LRS", "Premium_ZRS", "PremiumV2_LRS", "UltraSSD_LRS"]
+enum DiskTypes {
+    static let all = ["Standard_LRS", "StandardSSD_LRS", "StandardSSD_ZRS", "Premium_LRS", "Premium_ZRS", "PremiumV2_LRS", "UltraSSD_LRS"]
 }
 
 extension RawRepresentable where RawValue == String, Self: CaseIterable {
     /// The case whose raw value is `text`, ignoring case.
-    public init?(caseInsensitive text: String) {
+    package init?(caseInsensitive text: String) {
         guard let found = Self.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else { return nil }
         self = found
     }
@@ -49,7 +49,7 @@ extension RawRepresentable where RawValue == String, Self: CaseIterable {
 /// A storage root of the store: replicas "in" the region are files under its folder.
 public struct Region: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "region"
-    public var id: Int64?
+    package var id: Int64?
     public var name: String
     public var path: String
     /// Versions created without `--target-region` go to the default region.
@@ -61,7 +61,7 @@ public struct Region: Codable, Sendable, Equatable, FetchableRecord, MutablePers
 /// A gallery: a named container of image definitions.
 public struct Gallery: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "gallery"
-    public var id: Int64?
+    package var id: Int64?
     public var name: String
     public var description: String?
     public var createdDate: String
@@ -72,8 +72,8 @@ public struct Gallery: Codable, Sendable, Equatable, FetchableRecord, MutablePer
 /// An image definition: what a family of image versions is (publisher/offer/SKU, OS, generation).
 public struct ImageDefinition: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "definition"
-    public var id: Int64?
-    public var galleryId: Int64
+    package var id: Int64?
+    package var galleryId: Int64
     public var name: String
     public var publisher: String
     public var offer: String
@@ -105,8 +105,8 @@ public struct ImageDefinition: Codable, Sendable, Equatable, FetchableRecord, Mu
 /// An image version: the disks published under a definition, and where they are replicated.
 public struct ImageVersion: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "version"
-    public var id: Int64?
-    public var definitionId: Int64
+    package var id: Int64?
+    package var definitionId: Int64
     public var name: String
     public var major: Int
     public var minor: Int
@@ -122,22 +122,22 @@ public struct ImageVersion: Codable, Sendable, Equatable, FetchableRecord, Mutab
     /// region Failed).
     public var provisioningState: String
     /// Who holds the version while a create, update or delete works on it (nil: nobody).
-    public var leaseOperation: String?
-    public var leaseHost: String?
-    public var leasePid: Int64?
-    public var leaseStart: Int64?
+    package var leaseOperation: String?
+    package var leaseHost: String?
+    package var leasePid: Int64?
+    package var leaseStart: Int64?
     /// Unix seconds; renewed by the holder's heartbeat.
-    public var leaseExpiry: Double?
+    package var leaseExpiry: Double?
 
     /// The version's lease, when one is recorded.
-    public var lease: Lease? {
+    package var lease: Lease? {
         guard let leaseHost, let leasePid, let leaseStart, let leaseExpiry else { return nil }
         return Lease(
             holder: LeaseHolder(host: leaseHost, pid: Int32(truncatingIfNeeded: leasePid), startTime: UInt64(leaseStart)),
             expiry: leaseExpiry, operation: leaseOperation)
     }
 
-    public var number: VersionNumber { VersionNumber(major: major, minor: minor, patch: patch) }
+    package var number: VersionNumber { VersionNumber(major: major, minor: minor, patch: patch) }
 
     mutating func setLease(_ lease: Lease?) {
         leaseOperation = lease?.operation
@@ -154,8 +154,8 @@ public struct ImageVersion: Codable, Sendable, Equatable, FetchableRecord, Mutab
 /// the version was created. Replicas must have this content digest.
 public struct VersionDisk: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "versionDisk"
-    public var id: Int64?
-    public var versionId: Int64
+    package var id: Int64?
+    package var versionId: Int64
     /// nil for the OS disk.
     public var lun: Int?
     /// The local file the version was made from, as given (absolute).
@@ -166,7 +166,7 @@ public struct VersionDisk: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var digest: String
 
     /// "os" or "lun<N>": the stem of the disk's replica file names.
-    public var fileStem: String { lun.map { "lun\($0)" } ?? "os" }
+    package var fileStem: String { lun.map { "lun\($0)" } ?? "os" }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
@@ -175,9 +175,9 @@ public struct VersionDisk: Codable, Sendable, Equatable, FetchableRecord, Mutabl
 /// replication state there.
 public struct VersionRegion: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "versionRegion"
-    public var id: Int64?
-    public var versionId: Int64
-    public var regionId: Int64
+    package var id: Int64?
+    package var versionId: Int64
+    package var regionId: Int64
     /// Order of the target regions as given; the first is the source region of the cost model.
     public var position: Int
     public var replicaCount: Int
@@ -194,7 +194,7 @@ public struct VersionRegion: Codable, Sendable, Equatable, FetchableRecord, Muta
 }
 
 /// The state of one replication job.
-public enum JobState: String, Codable, Sendable, Equatable, CaseIterable {
+package enum JobState: String, Codable, Sendable, Equatable, CaseIterable {
     /// Not made yet (or found missing or resized): the next `replicate` makes it.
     case pending
     /// Being made by the holder of the job's lease.
@@ -207,29 +207,29 @@ public enum JobState: String, Codable, Sendable, Equatable, CaseIterable {
 
 /// One replica to make: a disk of a version in a region, replica number `replicaIndex` (from
 /// 1). A region's replication state is derived from its jobs (``VersionDetails/Target``).
-public struct ReplicationJob: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "replicationJob"
-    public var id: Int64?
-    public var versionId: Int64
-    public var regionId: Int64
-    public var versionDiskId: Int64
-    public var replicaIndex: Int
-    public var state: JobState
+package struct ReplicationJob: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    package static let databaseTableName = "replicationJob"
+    package var id: Int64?
+    package var versionId: Int64
+    package var regionId: Int64
+    package var versionDiskId: Int64
+    package var replicaIndex: Int
+    package var state: JobState
     /// The replica file's size in bytes, recorded when the job was done.
-    public var fileSize: Int64?
+    package var fileSize: Int64?
     /// The replica's content digest, recorded when the job was done.
-    public var digest: String?
+    package var digest: String?
     /// Why the job failed.
-    public var details: String?
+    package var details: String?
     /// Bytes of the disk copied so far (the disk's virtual size when done).
-    public var doneBytes: Int64
-    public var leaseHost: String?
-    public var leasePid: Int64?
-    public var leaseStart: Int64?
-    public var leaseExpiry: Double?
+    package var doneBytes: Int64
+    package var leaseHost: String?
+    package var leasePid: Int64?
+    package var leaseStart: Int64?
+    package var leaseExpiry: Double?
 
     /// The job's lease, while it runs.
-    public var lease: Lease? {
+    package var lease: Lease? {
         guard let leaseHost, let leasePid, let leaseStart, let leaseExpiry else { return nil }
         return Lease(
             holder: LeaseHolder(host: leaseHost, pid: Int32(truncatingIfNeeded: leasePid), startTime: UInt64(leaseStart)),
@@ -243,5 +243,5 @@ public struct ReplicationJob: Codable, Sendable, Equatable, FetchableRecord, Mut
         leaseExpiry = lease?.expiry
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+    package mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -1,11 +1,11 @@
 /// Name rules of the gallery model (Azure Compute Gallery).
-public enum NameRules {
+package enum NameRules {
     /// Checks a gallery, image definition or region name: at most 80 characters, ASCII letters,
     /// digits, `_`, `-` and `.`, starting with a letter or digit, not ending in `.` or `-`
     /// (the service's pattern `^[^_\W][\w-._]{0,79}(?<![-.])$`).
     ///
     /// - Throws: ``GalleryError`` naming the rule broken.
-    public static func checkResourceName(_ name: String, kind: String) throws(GalleryError) {
+    package static func checkResourceName(_ name: String, kind: String) throws(GalleryError) {
         let characters = Array(name.unicodeScalars)
         guard !characters.isEmpty else { throw .rule("a\(kind.first.map { "aeiou".contains($0) } == true ? "n" : "") \(kind) name must not be empty") }
         guard characters.count <= 80 else {
@@ -24,7 +24,7 @@ public enum NameRules {
 
     /// Checks a publisher, offer or SKU: letters, digits, `-`, `_` and `.`, not ending in `.`,
     /// at most `maximumLength` characters (publisher 128, offer and SKU 64).
-    public static func checkIdentifierPart(_ value: String, field: String, maximumLength: Int) throws(GalleryError) {
+    package static func checkIdentifierPart(_ value: String, field: String, maximumLength: Int) throws(GalleryError) {
         let characters = Array(value.unicodeScalars)
         guard !characters.isEmpty else { throw .rule("the \(field) must not be empty") }
         guard characters.count <= maximumLength else {
@@ -38,7 +38,7 @@ public enum NameRules {
 
     /// Checks tags as Azure does: at most 50; keys 1...512 characters without `< > % & \ ? /`;
     /// values at most 256 characters.
-    public static func checkTags(_ tags: [String: String]) throws(GalleryError) {
+    package static func checkTags(_ tags: [String: String]) throws(GalleryError) {
         if tags.count > 50 { throw .rule("\(tags.count) tags were given; at most 50 are allowed") }
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             if key.isEmpty { throw .rule("a tag key must not be empty") }
@@ -51,7 +51,7 @@ public enum NameRules {
     }
 
     /// Parses `KEY=VALUE` arguments into tags (a later key replaces an earlier one).
-    public static func parseTags(_ arguments: [String]) throws(GalleryError) -> [String: String] {
+    package static func parseTags(_ arguments: [String]) throws(GalleryError) -> [String: String] {
         var tags: [String: String] = [:]
         for argument in arguments {
             guard let equals = argument.firstIndex(of: "=") else {
@@ -65,7 +65,7 @@ public enum NameRules {
 
     /// Checks a URI field: it must be an absolute http or https URI with a host (as the
     /// service's URI fields are).
-    public static func checkURI(_ value: String?, field: String) throws(GalleryError) {
+    package static func checkURI(_ value: String?, field: String) throws(GalleryError) {
         guard let value else { return }
         let refused = GalleryError.rule("the \(field) '\(value)' is not an absolute http(s) URI (e.g. https://example.org/notes)")
         let lower = value.lowercased()
@@ -101,12 +101,12 @@ public enum NameRules {
 
 /// An image version's number, MAJOR.MINOR.PATCH, each part 0...2147483647 (a 32-bit integer)
 /// without leading zeros. Versions compare numerically part by part, as "latest" does.
-public struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var major: Int
-    public var minor: Int
-    public var patch: Int
+package struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var major: Int
+    package var minor: Int
+    package var patch: Int
 
-    public init(major: Int, minor: Int, patch: Int) {
+    package init(major: Int, minor: Int, patch: Int) {
         self.major = major
         self.minor = minor
         self.patch = patch
@@ -116,7 +116,7 @@ public struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConvert
     ///
     /// - Throws: ``GalleryError`` (the service's words) for anything but three parts of digits
     ///   in range; a part with a leading zero (`01.0.0`) is refused too.
-    public init(parsing text: String) throws(GalleryError) {
+    package init(parsing text: String) throws(GalleryError) {
         let format = "the image version name '\(text)' should follow Major(int).Minor(int).Patch(int) format, e.g. 1.0.0 or 2018.12.1"
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .rule(format) }
@@ -134,9 +134,9 @@ public struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConvert
         self.init(major: numbers[0], minor: numbers[1], patch: numbers[2])
     }
 
-    public var description: String { "\(major).\(minor).\(patch)" }
+    package var description: String { "\(major).\(minor).\(patch)" }
 
-    public static func < (a: VersionNumber, b: VersionNumber) -> Bool {
+    package static func < (a: VersionNumber, b: VersionNumber) -> Bool {
         (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch)
     }
 }

@@ -16,11 +16,11 @@ public struct VersionDetails: Sendable, Equatable {
     public var regions: [Target]
     /// One job per replica (disk x region x replica number); the regions' states and
     /// progress are derived from them.
-    public var jobs: [ReplicationJob] = []
+    package var jobs: [ReplicationJob] = []
 
     /// The lease of a create, update or delete working on the version, if any, and whether its
     /// holder is alive.
-    public var lease: Lease? { version.lease }
+    package var lease: Lease? { version.lease }
 
     /// "Creating (pid N on HOST, alive)", "Creating (abandoned: pid N on HOST is gone)" or the
     /// bare provisioning state when no lease is held.
@@ -33,10 +33,10 @@ public struct VersionDetails: Sendable, Equatable {
     }
 
     /// The jobs of one region.
-    public func jobs(in region: Region) -> [ReplicationJob] { jobs.filter { $0.regionId == region.id } }
+    package func jobs(in region: Region) -> [ReplicationJob] { jobs.filter { $0.regionId == region.id } }
 
     /// The file name of a job's replica in the version's folder: `<os|lunN>-<index>.vhd`.
-    public func replicaName(of job: ReplicationJob) -> String? {
+    package func replicaName(of job: ReplicationJob) -> String? {
         disks.first { $0.id == job.versionDiskId }.map { "\($0.fileStem)-\(job.replicaIndex).vhd" }
     }
 
