@@ -22,6 +22,7 @@ import Darwin
 public struct GalleryStore: Sendable {
     /// The store's folder.
     public let folder: FilePath
+    /// The limits the store enforces on galleries, definitions, versions and disk sizes.
     public let limits: StoreLimits
     let database: DatabaseQueue
 
@@ -252,12 +253,15 @@ public struct GalleryStore: Sendable {
 
 /// The store's limits, as today's Azure sets them per subscription and region.
 public struct StoreLimits: Sendable, Equatable {
+    /// Galleries in the store.
     public var galleries = 100
+    /// Image definitions in the store, over all galleries.
     public var definitions = 1_000
     /// Image versions replicated to one region.
     public var versionsPerRegion = 10_000
     /// Disks must be smaller than this (2 TiB).
     public var diskSizeLimit: UInt64 = 2 << 40
 
+    /// Today's Azure limits.
     public init() {}
 }

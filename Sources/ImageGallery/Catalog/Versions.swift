@@ -13,9 +13,17 @@ import Darwin
 /// A data disk of a new version: a local file and its LUN (nil: its position among the data
 /// disks, as `az sig` numbers them).
 public struct DataDiskArgument: Sendable, Equatable {
+    /// The data disk's local file: a VHD, a VHDX or (with ``VersionRequest/allowRaw``) a raw image.
     public var path: String
+    /// The data disk's LUN, 0...63, unique in the version; nil numbers it by its position among the data
+    /// disks.
     public var lun: Int?
 
+    /// A data disk from `path`, at `lun`.
+    ///
+    /// - Parameters:
+    ///   - path: The disk's local file.
+    ///   - lun: The LUN (0...63), or nil to number it by position.
     public init(path: String, lun: Int? = nil) {
         self.path = path
         self.lun = lun
@@ -24,24 +32,38 @@ public struct DataDiskArgument: Sendable, Equatable {
 
 /// What `version create` asks for.
 public struct VersionRequest: Sendable, Equatable {
+    /// The version's name: `MAJOR.MINOR.PATCH`, each part a number
+    /// 0...2147483647 without leading zeros; unique in its definition.
     public var name: String
+    /// The OS disk's local file: a VHD, a VHDX or (with ``allowRaw``) a raw image; at least 1 MiB, a
+    /// whole number of 512-byte sectors, smaller than 2 TiB.
     public var osDisk: String
+    /// The data disks, in the order given.
     public var dataDisks: [DataDiskArgument] = []
     /// `NAME[=COUNT[=TYPE]]`; empty: the store's default region.
     public var targetRegions: [String] = []
     /// The replica count of a region that does not give one (1 when nil).
     public var replicaCount: Int?
+    /// The default storage account type of the version's regions; nil takes `Standard_LRS`.
     public var storageAccountType: StorageAccountType?
+    /// Whether `latest` skips this version (false by default).
     public var excludeFromLatest = false
     /// Per-region exclude-from-latest, overriding the version's flag there.
     public var regionExcludeFromLatest: [String: Bool] = [:]
+    /// The end of life (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`, UTC), or nil for none.
     public var endOfLifeDate: String?
+    /// Resource tags (the same limits as a definition's ``DefinitionRequest/tags``).
     public var tags: [String: String] = [:]
     /// The OS state of an untagged OS disk (a tagged disk's tag must agree with it if given).
     public var osState: GalleryOSState?
     /// Take a source whose name ends in `.vhd` but holds no VHD as a raw image.
     public var allowRaw = false
 
+    /// A request for version `name` of the OS disk `osDisk`, every other field at its default.
+    ///
+    /// - Parameters:
+    ///   - name: The version's name (`MAJOR.MINOR.PATCH`).
+    ///   - osDisk: The OS disk's local file.
     public init(name: String, osDisk: String) {
         self.name = name
         self.osDisk = osDisk
@@ -55,10 +77,13 @@ public struct VersionUpdate: Sendable, Equatable {
     public var targetRegions: [String]?
     /// The default replica count; without target regions, every region's count.
     public var replicaCount: Int?
+    /// A new version-wide exclude-from-latest flag, or nil to leave it.
     public var excludeFromLatest: Bool?
     /// Per-region flags; a nil value clears the region's own flag.
     public var regionExcludeFromLatest: [String: Bool?] = [:]
+    /// A new end of life (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`); `.some(nil)` clears it, nil leaves it.
     public var endOfLifeDate: String??
+    /// Tags that replace all the current ones; nil leaves them.
     public var tags: [String: String]?
     /// Regions to add (`NAME[=COUNT[=TYPE]]`), after the current ones.
     public var addRegions: [String] = []
@@ -67,6 +92,7 @@ public struct VersionUpdate: Sendable, Equatable {
     /// Let a region that holds replicas be removed (Azure's `allowDeletionOfReplicatedLocations`).
     public var allowReplicaDeletion = false
 
+    /// An update that changes nothing; set the fields to change.
     public init() {}
 }
 
@@ -186,6 +212,15 @@ extension GalleryStore {
         }
     }
 
+    /// The image version `name` of a definition, with everything about it.
+    ///
+    /// - Parameters:
+    ///   - name: The version's name (`MAJOR.MINOR.PATCH`).
+    ///   - gallery: The gallery's name.
+    ///   - definition: The definition's name.
+    /// - Returns: The version, its disks, target regions and replication state.
+    /// - Throws: ``GalleryError`` when the gallery, definition or version does not exist, or the catalog
+    ///   cannot be read.
     public func version(_ name: String, gallery: String, definition: String) throws(GalleryError) -> VersionDetails {
         try read { db in try Self.details(of: Self.version(name, gallery: gallery, definition: definition, in: db), in: db) }
     }

@@ -1,18 +1,26 @@
 /// An image version with everything about it: its definition and gallery, its disks (the OS
 /// disk first, then data disks by LUN) and its target regions (in the order given).
 public struct VersionDetails: Sendable, Equatable {
+    /// A target region of the version: the region and the version's settings and state there.
     public struct Target: Sendable, Equatable {
+        /// The region: its name and folder.
         public var region: Region
+        /// The version's replica count, storage type, flag and replication state in the region.
         public var target: VersionRegion
 
         /// The regional exclude-from-latest flag, else the version's.
         public func excludedFromLatest(version: ImageVersion) -> Bool { target.excludeFromLatest ?? version.excludeFromLatest }
     }
 
+    /// The gallery the version is in.
     public var gallery: Gallery
+    /// The definition the version is a version of.
     public var definition: ImageDefinition
+    /// The version itself.
     public var version: ImageVersion
+    /// The version's disks: the OS disk first, then data disks by LUN.
     public var disks: [VersionDisk]
+    /// The target regions, in the order given; the first is the source region.
     public var regions: [Target]
     /// One job per replica (disk x region x replica number); the regions' states and
     /// progress are derived from them.

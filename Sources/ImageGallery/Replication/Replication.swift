@@ -15,9 +15,13 @@ import Darwin
 /// What replication reports as it goes: a region's bytes done of its total, and its state.
 /// `doneBytes` never goes down within one run.
 public struct ReplicationEvent: Sendable, Equatable {
+    /// The region's name.
     public var region: String
+    /// Bytes of the region's replicas made so far.
     public var doneBytes: UInt64
+    /// Bytes of all the region's replicas: each disk's virtual size times the replica count.
     public var totalBytes: UInt64
+    /// The region's replication state.
     public var state: ReplicationState
     /// Why the region failed.
     public var details: String?
@@ -25,10 +29,14 @@ public struct ReplicationEvent: Sendable, Equatable {
 
 /// A problem `version show --verify` found with a replica.
 public struct ReplicaProblem: Sendable, Equatable, CustomStringConvertible {
+    /// The region's name.
     public var region: String
+    /// The replica file's path.
     public var path: String
+    /// What is wrong with it (missing, another size, another content digest), in the library's words.
     public var problem: String
 
+    /// The region, path and problem on one line.
     public var description: String { "\(region): \(path): \(problem)" }
 }
 
