@@ -49,7 +49,7 @@ public struct VersionDetails: Sendable, Equatable {
     }
 
     /// The folder of the version's replicas below a region's folder: gallery, definition, version.
-    public var folderComponents: [String] { [gallery.name, definition.name, version.name] }
+    package var folderComponents: [String] { [gallery.name, definition.name, version.name] }
 
     /// Unknown, InProgress, Completed or Failed over all regions (Failed wins, then InProgress).
     public var aggregatedState: String {
