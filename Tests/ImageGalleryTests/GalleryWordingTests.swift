@@ -1,5 +1,6 @@
 import Foundation
 import ImageGallery
+import SystemPackage
 import TestSupport
 import Testing
 
