@@ -225,7 +225,7 @@ extension GalleryStore {
         try read { db in try Self.details(of: Self.version(name, gallery: gallery, definition: definition, in: db), in: db) }
     }
 
-    /// The version "latest" resolves to (see ``LatestRule``).
+    /// The version "latest" resolves to (see `LatestRule`).
     ///
     /// - Throws: ``GalleryError`` (not found) when no version qualifies, in the service's words.
     public func latestVersion(gallery: String, definition: String, region: String? = nil) throws(GalleryError) -> VersionDetails {

@@ -181,7 +181,8 @@ public struct ImageVersion: Codable, Sendable, Equatable, FetchableRecord, Mutab
             expiry: leaseExpiry, operation: leaseOperation)
     }
 
-    package var number: VersionNumber { VersionNumber(major: major, minor: minor, patch: patch) }
+    /// The version number of ``name``, for ordering versions numerically.
+    public var number: VersionNumber { VersionNumber(major: major, minor: minor, patch: patch) }
 
     mutating func setLease(_ lease: Lease?) {
         leaseOperation = lease?.operation

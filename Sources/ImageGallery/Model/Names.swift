@@ -101,12 +101,21 @@ package enum NameRules {
 
 /// An image version's number, MAJOR.MINOR.PATCH, each part 0...2147483647 (a 32-bit integer)
 /// without leading zeros. Versions compare numerically part by part, as "latest" does.
-package struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConvertible {
-    package var major: Int
-    package var minor: Int
-    package var patch: Int
+public struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The first part: 0...2147483647.
+    public var major: Int
+    /// The second part: 0...2147483647.
+    public var minor: Int
+    /// The third part: 0...2147483647.
+    public var patch: Int
 
-    package init(major: Int, minor: Int, patch: Int) {
+    /// A version number from its parts, taken as they are (no range check).
+    ///
+    /// - Parameters:
+    ///   - major: The first part.
+    ///   - minor: The second part.
+    ///   - patch: The third part.
+    public init(major: Int, minor: Int, patch: Int) {
         self.major = major
         self.minor = minor
         self.patch = patch
@@ -116,7 +125,7 @@ package struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConver
     ///
     /// - Throws: ``GalleryError`` (the service's words) for anything but three parts of digits
     ///   in range; a part with a leading zero (`01.0.0`) is refused too.
-    package init(parsing text: String) throws(GalleryError) {
+    public init(parsing text: String) throws(GalleryError) {
         let format = "the image version name '\(text)' should follow Major(int).Minor(int).Patch(int) format, e.g. 1.0.0 or 2018.12.1"
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .rule(format) }
@@ -134,9 +143,11 @@ package struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConver
         self.init(major: numbers[0], minor: numbers[1], patch: numbers[2])
     }
 
-    package var description: String { "\(major).\(minor).\(patch)" }
+    /// The name: `MAJOR.MINOR.PATCH`, in decimal.
+    public var description: String { "\(major).\(minor).\(patch)" }
 
-    package static func < (a: VersionNumber, b: VersionNumber) -> Bool {
+    /// Whether `a` comes before `b`: compared part by part, numerically.
+    public static func < (a: VersionNumber, b: VersionNumber) -> Bool {
         (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch)
     }
 }
