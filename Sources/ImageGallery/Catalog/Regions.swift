@@ -40,7 +40,7 @@ extension GalleryStore {
         try read { db in try Region.order(Column("id")).fetchAll(db) }
     }
 
-    /// Makes `name` the region versions go to without `--target-region`.
+    /// Makes `name` the region that versions created without target regions go to.
     public func setDefaultRegion(_ name: String) throws(GalleryError) {
         try write { db in
             let region = try Self.region(name, in: db)

@@ -73,7 +73,7 @@ public struct GalleryStore: Sendable {
         }
     }
 
-    /// The store folder: `explicit` (`--store`), else `VHDTOOL_STORE`, else
+    /// The store folder: `explicit` (the folder a caller names), else `VHDTOOL_STORE`, else
     /// `$XDG_DATA_HOME/vhdtool`, else `~/.local/share/vhdtool`.
     public static func location(explicit: String?, environment: [String: String]) throws(GalleryError) -> FilePath {
         if let explicit, !explicit.isEmpty { return FilePath(explicit) }

@@ -10,7 +10,7 @@ import Musl
 import Darwin
 #endif
 
-/// One thing `store check` found wrong, and whether `--repair` put it right.
+/// One thing a store check found wrong, and whether the repair put it right.
 public struct StoreProblem: Sendable, Equatable, Codable, CustomStringConvertible {
     /// What kind of thing is wrong.
     public enum Kind: String, Sendable, Codable {
@@ -23,7 +23,7 @@ public struct StoreProblem: Sendable, Equatable, Codable, CustomStringConvertibl
         case missingReplica
         /// A done replica's file has another size than recorded.
         case wrongSize
-        /// A done replica's content digest is not the recorded one (`--deep`).
+        /// A done replica's content digest is not the recorded one (found by a deep check only).
         case wrongDigest
         /// A file in a region folder that no job owns.
         case orphanFile
@@ -41,7 +41,7 @@ public struct StoreProblem: Sendable, Equatable, Codable, CustomStringConvertibl
     public var path: String?
     /// What was found, in one sentence of the library's words.
     public var details: String
-    /// Whether `--repair` put it right.
+    /// Whether the check, asked to repair, put it right.
     public var repaired: Bool
 
     /// The region, the path, the details and "(repaired)", as far as they are known, on one line.

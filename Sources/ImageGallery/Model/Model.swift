@@ -55,7 +55,7 @@ public struct Region: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     public var name: String
     /// The region's folder (absolute): replicas in the region are files below it.
     public var path: String
-    /// Versions created without `--target-region` go to the default region.
+    /// Versions created without target regions go to the default region.
     public var isDefault: Bool
 
     /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
@@ -150,7 +150,7 @@ public struct ImageVersion: Codable, Sendable, Equatable, FetchableRecord, Mutab
     public var minor: Int
     /// The patch number of the name.
     public var patch: Int
-    /// The default replica count of a region (`--replica-count`).
+    /// The replica count of a target region that gives none, 1...100.
     public var replicaCount: Int
     /// The storage account type of regions that do not give their own.
     public var storageAccountType: StorageAccountType

@@ -27,7 +27,7 @@ public struct ReplicationEvent: Sendable, Equatable {
     public var details: String?
 }
 
-/// A problem `version show --verify` found with a replica.
+/// A problem ``GalleryStore/verify(gallery:definition:version:)`` found with a replica.
 public struct ReplicaProblem: Sendable, Equatable, CustomStringConvertible {
     /// The region's name.
     public var region: String
