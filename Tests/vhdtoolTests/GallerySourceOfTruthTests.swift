@@ -19,9 +19,9 @@ struct GallerySourceOfTruthTests {
     @Test func disksAreCheckedBeforeAnythingIsRecorded() throws {
         let gallery = try GalleryFixture()
         try gallery.standardDefinition()
-        func refused(_ path: String, _ message: String, extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        func refused(_ path: String, _ message: String, extra: [String] = [], status: Int32 = 4, sourceLocation: SourceLocation = #_sourceLocation) throws {
             let output = try gallery.createVersion("1.0.0", os: path, extra)
-            #expect(output.status == 4, "\(path) exited \(output.status): \(output.stderr)", sourceLocation: sourceLocation)
+            #expect(output.status == status, "\(path) exited \(output.status): \(output.stderr)", sourceLocation: sourceLocation)
             #expect(output.stderr.contains(message), "\(output.stderr)", sourceLocation: sourceLocation)
             try noVersionRecorded(gallery, sourceLocation: sourceLocation)
         }
@@ -34,8 +34,11 @@ struct GallerySourceOfTruthTests {
         let named = gallery.folder.file("fake.vhd")
         try write([UInt8](repeating: 0x11, count: 1 << 20), to: named)
         try refused(named, "is named .vhd but holds no VHD")
-        for (name, magic, format) in [("disk.vhdx", Array("vhdxfile".utf8), "VHDX"), ("disk.qcow2", [0x51, 0x46, 0x49, 0xFB], "qcow2"),
-                                      ("disk.vmdk", Array("KDMV".utf8), "VMDK")] {
+        // A VHDX is a source the gallery converts; one whose headers are all zero cannot be read (exit 1).
+        let vhdx = gallery.folder.file("disk.vhdx")
+        try write(Array("vhdxfile".utf8) + [UInt8](repeating: 0, count: (1 << 20) - 8), to: vhdx)
+        try refused(vhdx, "is not a usable VHDX: neither header is valid", status: 1)
+        for (name, magic, format) in [("disk.qcow2", [0x51, 0x46, 0x49, 0xFB], "qcow2"), ("disk.vmdk", Array("KDMV".utf8), "VMDK")] {
             let path = gallery.folder.file(name)
             try write(magic + [UInt8](repeating: 0, count: (1 << 20) - magic.count), to: path)
             try refused(path, "is a \(format) image; the gallery publishes VHD or raw disks")
