@@ -31,7 +31,7 @@ struct GalleryExit: Error {
 
     init(_ error: GalleryError) {
         self.error = error
-        Terminal.standardError("Error: \(error.description)\n")
+        Terminal.standardError("Error: \(GalleryWording.sentence(for: error))\n")
     }
 
     /// 1 I/O, 2 not found, 3 conflict (exists or in use), 4 a rule broken, 5 replication failed.

@@ -169,7 +169,7 @@ struct GalleryStoreTests {
         let source = try disk("a.raw")
         _ = try store.createVersion(request("1.0.0", disk: source), gallery: "g", definition: "d")
         for replica in ["r1", "r2"] { #expect(unlink(folder.file("\(replica)/g/d/1.0.0/os-1.vhd")) == 0) }
-        #expect(throws: GalleryError(.replication, "replication was cancelled; 'vhdtool version replicate' resumes it")) {
+        #expect(throws: GalleryError(.replication, "replication was cancelled", remedy: .resumeReplication)) {
             try store.replicate(gallery: "g", definition: "d", version: "1.0.0", isCancelled: { true })
         }
         let details = try store.version("1.0.0", gallery: "g", definition: "d")

@@ -2,29 +2,65 @@ import GRDB
 
 /// What `definition create` asks for.
 public struct DefinitionRequest: Sendable, Equatable {
+    /// The definition's name: at most 80 ASCII letters, digits, `_`, `-` and `.`, starting with a letter
+    /// or digit, not ending in `.` or `-`; unique in its gallery (ignoring case).
     public var name: String
+    /// The publisher of the identifier: at most 128 letters, digits, `-`, `_` and `.`, not ending in `.`.
     public var publisher: String
+    /// The offer of the identifier: at most 64 letters, digits, `-`, `_` and `.`, not ending in `.`.
     public var offer: String
+    /// The SKU of the identifier: at most 64 letters, digits, `-`, `_` and `.`, not ending in `.`;
+    /// publisher, offer and SKU together are unique in the gallery.
     public var sku: String
+    /// The operating system of the definition's images.
     public var osType: GalleryOSType
+    /// Whether the definition's images are generalized or specialized; every version's OS disk must match it.
     public var osState: GalleryOSState
+    /// How the definition's images boot (V1 by default).
     public var hyperVGeneration: GalleryHyperVGeneration = .v1
+    /// The processor architecture of the definition's images (x64 by default).
     public var architecture: GalleryArchitecture = .x64
+    /// A free-text description, or nil for none.
     public var description: String?
+    /// The end-user license agreement text, or nil for none.
     public var eula: String?
+    /// The privacy statement's URI, or nil for none; it must be an absolute URI.
     public var privacyStatementUri: String?
+    /// The release notes' URI, or nil for none; it must be an absolute URI.
     public var releaseNoteUri: String?
+    /// The end of life, written `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ` (UTC), or nil for none; it must
+    /// not be in the past.
     public var endOfLifeDate: String?
+    /// Resource tags: at most 50; keys 1...512 characters without `< > % & \ ? /`, values at most 256
+    /// characters.
     public var tags: [String: String] = [:]
+    /// The recommended minimum number of virtual CPUs, or nil for none; not above ``maxVCPUs``.
     public var minVCPUs: Int?
+    /// The recommended maximum number of virtual CPUs, or nil for none.
     public var maxVCPUs: Int?
+    /// The recommended minimum memory in MB (MiB), or nil for none; not above ``maxMemoryMB``.
     public var minMemoryMB: Int?
+    /// The recommended maximum memory in MB (MiB), or nil for none.
     public var maxMemoryMB: Int?
+    /// Azure managed disk types the images must not run on (`Standard_LRS`, `Premium_LRS` and the like,
+    /// any case); empty allows all.
     public var disallowedDiskTypes: [String] = []
+    /// The purchase plan's name; the plan's name, publisher and product are given together or not at all.
     public var planName: String?
+    /// The purchase plan's publisher, or nil for no plan.
     public var planPublisher: String?
+    /// The purchase plan's product, or nil for no plan.
     public var planProduct: String?
 
+    /// A request for a definition with its identity and OS; every other field starts empty or at its default.
+    ///
+    /// - Parameters:
+    ///   - name: The definition's name (see ``name``).
+    ///   - publisher: The identifier's publisher.
+    ///   - offer: The identifier's offer.
+    ///   - sku: The identifier's SKU.
+    ///   - osType: The images' operating system.
+    ///   - osState: Whether the images are generalized or specialized.
     public init(name: String, publisher: String, offer: String, sku: String, osType: GalleryOSType, osState: GalleryOSState) {
         self.name = name
         self.publisher = publisher
@@ -38,15 +74,25 @@ public struct DefinitionRequest: Sendable, Equatable {
 /// What `definition update` changes: only the fields the model lets change. A nil field is
 /// left as it is; `Optional.some(nil)` clears an optional field.
 public struct DefinitionUpdate: Sendable, Equatable {
+    /// A new description; `.some(nil)` clears it, nil leaves it.
     public var description: String??
+    /// A new end of life (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`, not in the past); `.some(nil)` clears
+    /// it, nil leaves it.
     public var endOfLifeDate: String??
+    /// A new release notes' URI (absolute); `.some(nil)` clears it, nil leaves it.
     public var releaseNoteUri: String??
+    /// Tags that replace all the current ones (the same limits as at creation); nil leaves them.
     public var tags: [String: String]?
+    /// A new recommended minimum of virtual CPUs; `.some(nil)` clears it, nil leaves it.
     public var minVCPUs: Int??
+    /// A new recommended maximum of virtual CPUs; `.some(nil)` clears it, nil leaves it.
     public var maxVCPUs: Int??
+    /// A new recommended minimum memory in MB (MiB); `.some(nil)` clears it, nil leaves it.
     public var minMemoryMB: Int??
+    /// A new recommended maximum memory in MB (MiB); `.some(nil)` clears it, nil leaves it.
     public var maxMemoryMB: Int??
 
+    /// An update that changes nothing; set the fields to change.
     public init() {}
 }
 
@@ -107,10 +153,23 @@ extension GalleryStore {
         }
     }
 
+    /// The image definition `name` of the gallery `gallery`.
+    ///
+    /// - Parameters:
+    ///   - name: The definition's name (compared ignoring case).
+    ///   - gallery: The gallery's name.
+    /// - Returns: The definition as the catalog holds it.
+    /// - Throws: ``GalleryError`` (``GalleryError/Category/notFound``) when the gallery or the definition
+    ///   does not exist, or when the catalog cannot be read.
     public func definition(_ name: String, gallery: String) throws(GalleryError) -> ImageDefinition {
         try read { db in try Self.definition(name, gallery: gallery, in: db) }
     }
 
+    /// The image definitions of a gallery, by name.
+    ///
+    /// - Parameter galleryName: The gallery's name.
+    /// - Returns: The gallery's definitions; empty when it has none.
+    /// - Throws: ``GalleryError`` when the gallery does not exist or the catalog cannot be read.
     public func definitions(gallery galleryName: String) throws(GalleryError) -> [ImageDefinition] {
         try read { db in
             let gallery = try Self.gallery(galleryName, in: db)

@@ -21,10 +21,19 @@ extension GalleryStore {
         }
     }
 
+    /// The gallery named `name`.
+    ///
+    /// - Parameter name: The gallery's name (compared ignoring case).
+    /// - Returns: The gallery as the catalog holds it.
+    /// - Throws: ``GalleryError`` when there is no such gallery or the catalog cannot be read.
     public func gallery(_ name: String) throws(GalleryError) -> Gallery {
         try read { db in try Self.gallery(name, in: db) }
     }
 
+    /// Every gallery of the store, by name (ignoring case).
+    ///
+    /// - Returns: The galleries; empty when there are none.
+    /// - Throws: ``GalleryError`` when the catalog cannot be read.
     public func galleries() throws(GalleryError) -> [Gallery] {
         try read { db in try Gallery.order(Column("name").collating(.nocase)).fetchAll(db) }
     }

@@ -37,7 +37,7 @@ extension GalleryStore {
             switch attempt {
             case let .success(value): return value
             case let .failure(busy):
-                guard wait else { throw GalleryError.conflict("\(busy.reason); try again when it is done, or wait for it with --wait") }
+                guard wait else { throw GalleryError.conflict(busy.reason, remedy: .waitForHolder) }
                 Self.pause(milliseconds: 250)
             }
         }

@@ -4,11 +4,11 @@
 /// excluded there (the region's own exclude-from-latest flag overrides the version's) and whose
 /// replication there is Completed. Without a region: the highest version not excluded globally
 /// that is Completed in at least one region. End-of-life does not exclude a version.
-public enum LatestRule {
+package enum LatestRule {
     /// The latest of `versions` (all of one definition), or nil when none qualifies.
     /// `isPresent` says whether a Completed region's replica files are all there; a region
     /// counts only when they are.
-    public static func latest(
+    package static func latest(
         of versions: [VersionDetails], region: String? = nil,
         isPresent: (VersionDetails, VersionDetails.Target) -> Bool = { _, _ in true }
     ) -> VersionDetails? {
@@ -16,7 +16,7 @@ public enum LatestRule {
     }
 
     /// Whether `details` may be "latest" in `region` (or anywhere when nil).
-    public static func isCandidate(
+    package static func isCandidate(
         _ details: VersionDetails, region: String?, isPresent: (VersionDetails, VersionDetails.Target) -> Bool = { _, _ in true }
     ) -> Bool {
         guard let region else {

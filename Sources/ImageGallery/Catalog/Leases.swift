@@ -8,25 +8,25 @@ import Darwin
 
 /// A process that may hold a lease: its host name, process id and the process's start time
 /// (so that a pid reused by another process is not taken for the holder).
-public struct LeaseHolder: Sendable, Equatable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var pid: Int32
+package struct LeaseHolder: Sendable, Equatable, Hashable, CustomStringConvertible {
+    package var host: String
+    package var pid: Int32
     /// Field 22 of `/proc/PID/stat`: clock ticks since boot when the process started.
-    public var startTime: UInt64
+    package var startTime: UInt64
 
-    public init(host: String, pid: Int32, startTime: UInt64) {
+    package init(host: String, pid: Int32, startTime: UInt64) {
         self.host = host
         self.pid = pid
         self.startTime = startTime
     }
 
     /// This process.
-    public static let current: LeaseHolder = {
+    package static let current: LeaseHolder = {
         let pid = getpid()
         return LeaseHolder(host: hostName(), pid: pid, startTime: startTime(of: pid) ?? 0)
     }()
 
-    public var description: String { "pid \(pid) on \(host)" }
+    package var description: String { "pid \(pid) on \(host)" }
 
     /// The host name (gethostname), or "localhost".
     static func hostName() -> String {
@@ -57,17 +57,17 @@ public struct LeaseHolder: Sendable, Equatable, Hashable, CustomStringConvertibl
 
 /// Who holds a version or a replication job, and until when: the holder renews `expiry`
 /// while it works (a heartbeat).
-public struct Lease: Sendable, Equatable {
-    public var holder: LeaseHolder
+package struct Lease: Sendable, Equatable {
+    package var holder: LeaseHolder
     /// Unix seconds.
-    public var expiry: Double
+    package var expiry: Double
     /// "creating", "updating", "deleting" or "replicating".
-    public var operation: String?
+    package var operation: String?
 
     /// How long a lease lasts without renewal; the heartbeat renews it every third of that.
-    public static let duration: Double = 30
+    package static let duration: Double = 30
 
-    public init(holder: LeaseHolder, expiry: Double, operation: String?) {
+    package init(holder: LeaseHolder, expiry: Double, operation: String?) {
         self.holder = holder
         self.expiry = expiry
         self.operation = operation
@@ -80,7 +80,7 @@ public struct Lease: Sendable, Equatable {
 
     /// Whether the holder still works: on this host, the process with that pid exists and
     /// started when the holder did; on another host, the lease has not expired.
-    public var status: LeaseStatus {
+    package var status: LeaseStatus {
         if holder.host == LeaseHolder.current.host {
             if let started = LeaseHolder.startTime(of: holder.pid), started == holder.startTime { return .alive }
             return .abandoned("\(holder) is gone")
@@ -89,7 +89,7 @@ public struct Lease: Sendable, Equatable {
         return .abandoned("the lease of \(holder) expired")
     }
 
-    public var isAlive: Bool { status == .alive }
+    package var isAlive: Bool { status == .alive }
     var isMine: Bool { holder == .current }
 
     static func now() -> Double {
@@ -100,7 +100,7 @@ public struct Lease: Sendable, Equatable {
 }
 
 /// Whether a lease's holder still works.
-public enum LeaseStatus: Sendable, Equatable {
+package enum LeaseStatus: Sendable, Equatable {
     case alive
     /// The holder is gone (why); its work may be taken over.
     case abandoned(String)

@@ -40,7 +40,7 @@ extension GalleryStore {
         try read { db in try Region.order(Column("id")).fetchAll(db) }
     }
 
-    /// Makes `name` the region versions go to without `--target-region`.
+    /// Makes `name` the region that versions created without target regions go to.
     public func setDefaultRegion(_ name: String) throws(GalleryError) {
         try write { db in
             let region = try Self.region(name, in: db)
@@ -73,7 +73,7 @@ extension GalleryStore {
 
     static func region(_ name: String, in db: Database) throws -> Region {
         guard let region = try Region.filter(Column("name").collating(.nocase) == name).fetchOne(db) else {
-            throw GalleryError.notFound("there is no region named '\(name)' in the store (add it with 'vhdtool region add')")
+            throw GalleryError.notFound("there is no region named '\(name)' in the store", remedy: .addRegion)
         }
         return region
     }

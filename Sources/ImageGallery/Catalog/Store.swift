@@ -22,6 +22,7 @@ import Darwin
 public struct GalleryStore: Sendable {
     /// The store's folder.
     public let folder: FilePath
+    /// The limits the store enforces on galleries, definitions, versions and disk sizes.
     public let limits: StoreLimits
     let database: DatabaseQueue
 
@@ -49,7 +50,7 @@ public struct GalleryStore: Sendable {
             }
         } else if errno == ENOENT {
             guard creating else {
-                throw GalleryError.notFound("there is no store at '\(folder)' (no \(Self.catalogName) there); check --store or VHDTOOL_STORE, or create it with 'vhdtool region add' or 'vhdtool gallery create'")
+                throw GalleryError.notFound("there is no store at '\(folder)' (no \(Self.catalogName) there)", remedy: .createStore)
             }
             try Self.makeFolders(folder)
         } else {
@@ -72,14 +73,14 @@ public struct GalleryStore: Sendable {
         }
     }
 
-    /// The store folder: `explicit` (`--store`), else `VHDTOOL_STORE`, else
+    /// The store folder: `explicit` (the folder a caller names), else `VHDTOOL_STORE`, else
     /// `$XDG_DATA_HOME/vhdtool`, else `~/.local/share/vhdtool`.
     public static func location(explicit: String?, environment: [String: String]) throws(GalleryError) -> FilePath {
         if let explicit, !explicit.isEmpty { return FilePath(explicit) }
         if let store = environment["VHDTOOL_STORE"], !store.isEmpty { return FilePath(store) }
         if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") { return FilePath(data).appending("vhdtool") }
         if let home = environment["HOME"], !home.isEmpty { return FilePath(home).appending(".local/share/vhdtool") }
-        throw .rule("no store was given: use --store DIR or set VHDTOOL_STORE (HOME is not set)")
+        throw .rule("no store folder was given, and neither VHDTOOL_STORE nor HOME is set", remedy: .chooseStore)
     }
 
     /// Runs `body` in one immediate write transaction: it waits for other writers, and either
@@ -252,12 +253,15 @@ public struct GalleryStore: Sendable {
 
 /// The store's limits, as today's Azure sets them per subscription and region.
 public struct StoreLimits: Sendable, Equatable {
+    /// Galleries in the store.
     public var galleries = 100
+    /// Image definitions in the store, over all galleries.
     public var definitions = 1_000
     /// Image versions replicated to one region.
     public var versionsPerRegion = 10_000
     /// Disks must be smaller than this (2 TiB).
     public var diskSizeLimit: UInt64 = 2 << 40
 
+    /// Today's Azure limits.
     public init() {}
 }

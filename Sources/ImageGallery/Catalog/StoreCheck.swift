@@ -10,8 +10,9 @@ import Musl
 import Darwin
 #endif
 
-/// One thing `store check` found wrong, and whether `--repair` put it right.
+/// One thing a store check found wrong, and whether the repair put it right.
 public struct StoreProblem: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// What kind of thing is wrong.
     public enum Kind: String, Sendable, Codable {
         /// SQLite's integrity check or foreign key check failed, or the catalog holds a bad name.
         case catalog
@@ -22,7 +23,7 @@ public struct StoreProblem: Sendable, Equatable, Codable, CustomStringConvertibl
         case missingReplica
         /// A done replica's file has another size than recorded.
         case wrongSize
-        /// A done replica's content digest is not the recorded one (`--deep`).
+        /// A done replica's content digest is not the recorded one (found by a deep check only).
         case wrongDigest
         /// A file in a region folder that no job owns.
         case orphanFile
@@ -32,15 +33,18 @@ public struct StoreProblem: Sendable, Equatable, Codable, CustomStringConvertibl
         case abandonedLease
     }
 
+    /// What kind of thing is wrong.
     public var kind: Kind
     /// The region, when the problem is in one.
     public var region: String?
     /// The file or folder concerned, when there is one.
     public var path: String?
+    /// What was found, in one sentence of the library's words.
     public var details: String
-    /// Whether `--repair` put it right.
+    /// Whether the check, asked to repair, put it right.
     public var repaired: Bool
 
+    /// The region, the path, the details and "(repaired)", as far as they are known, on one line.
     public var description: String {
         [region.map { "\($0):" }, path.map { "\($0):" }, details, repaired ? "(repaired)" : nil].compactMap { $0 }.joined(separator: " ")
     }
@@ -48,9 +52,11 @@ public struct StoreProblem: Sendable, Equatable, Codable, CustomStringConvertibl
 
 /// What `store check` found.
 public struct StoreCheckReport: Sendable, Equatable, Codable {
+    /// Everything found wrong, repaired or not, in the order found.
     public var problems: [StoreProblem]
     /// Replica files checked (size, and digest with `deep`).
     public var replicasChecked: Int
+    /// Regions whose folders were checked.
     public var regionsChecked: Int
 
     /// Nothing found, or everything found was repaired.
@@ -153,7 +159,7 @@ extension GalleryStore {
                     checked += 1
                     guard let entry = folder?.entry(name), entry.type == S_IFREG else {
                         problems.append(StoreProblem(kind: .missingReplica, region: region.name, path: path,
-                                                     details: "the replica of version \(details.version.name) is missing\(repair ? "; it is pending again ('vhdtool version replicate' makes it)" : "")", repaired: repair))
+                                                     details: "the replica of version \(details.version.name) is missing\(repair ? "; it is pending again" : "")", repaired: repair))
                         if repair { requeue.append(job.id!) }
                         continue
                     }

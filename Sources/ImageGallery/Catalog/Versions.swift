@@ -13,9 +13,17 @@ import Darwin
 /// A data disk of a new version: a local file and its LUN (nil: its position among the data
 /// disks, as `az sig` numbers them).
 public struct DataDiskArgument: Sendable, Equatable {
+    /// The data disk's local file: a VHD, a VHDX or (with ``VersionRequest/allowRaw``) a raw image.
     public var path: String
+    /// The data disk's LUN, 0...63, unique in the version; nil numbers it by its position among the data
+    /// disks.
     public var lun: Int?
 
+    /// A data disk from `path`, at `lun`.
+    ///
+    /// - Parameters:
+    ///   - path: The disk's local file.
+    ///   - lun: The LUN (0...63), or nil to number it by position.
     public init(path: String, lun: Int? = nil) {
         self.path = path
         self.lun = lun
@@ -24,24 +32,38 @@ public struct DataDiskArgument: Sendable, Equatable {
 
 /// What `version create` asks for.
 public struct VersionRequest: Sendable, Equatable {
+    /// The version's name: `MAJOR.MINOR.PATCH`, each part a number
+    /// 0...2147483647 without leading zeros; unique in its definition.
     public var name: String
+    /// The OS disk's local file: a VHD, a VHDX or (with ``allowRaw``) a raw image; at least 1 MiB, a
+    /// whole number of 512-byte sectors, smaller than 2 TiB.
     public var osDisk: String
+    /// The data disks, in the order given.
     public var dataDisks: [DataDiskArgument] = []
     /// `NAME[=COUNT[=TYPE]]`; empty: the store's default region.
     public var targetRegions: [String] = []
     /// The replica count of a region that does not give one (1 when nil).
     public var replicaCount: Int?
+    /// The default storage account type of the version's regions; nil takes `Standard_LRS`.
     public var storageAccountType: StorageAccountType?
+    /// Whether `latest` skips this version (false by default).
     public var excludeFromLatest = false
     /// Per-region exclude-from-latest, overriding the version's flag there.
     public var regionExcludeFromLatest: [String: Bool] = [:]
+    /// The end of life (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`, UTC), or nil for none.
     public var endOfLifeDate: String?
+    /// Resource tags (the same limits as a definition's ``DefinitionRequest/tags``).
     public var tags: [String: String] = [:]
     /// The OS state of an untagged OS disk (a tagged disk's tag must agree with it if given).
     public var osState: GalleryOSState?
     /// Take a source whose name ends in `.vhd` but holds no VHD as a raw image.
     public var allowRaw = false
 
+    /// A request for version `name` of the OS disk `osDisk`, every other field at its default.
+    ///
+    /// - Parameters:
+    ///   - name: The version's name (`MAJOR.MINOR.PATCH`).
+    ///   - osDisk: The OS disk's local file.
     public init(name: String, osDisk: String) {
         self.name = name
         self.osDisk = osDisk
@@ -55,10 +77,13 @@ public struct VersionUpdate: Sendable, Equatable {
     public var targetRegions: [String]?
     /// The default replica count; without target regions, every region's count.
     public var replicaCount: Int?
+    /// A new version-wide exclude-from-latest flag, or nil to leave it.
     public var excludeFromLatest: Bool?
     /// Per-region flags; a nil value clears the region's own flag.
     public var regionExcludeFromLatest: [String: Bool?] = [:]
+    /// A new end of life (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`); `.some(nil)` clears it, nil leaves it.
     public var endOfLifeDate: String??
+    /// Tags that replace all the current ones; nil leaves them.
     public var tags: [String: String]?
     /// Regions to add (`NAME[=COUNT[=TYPE]]`), after the current ones.
     public var addRegions: [String] = []
@@ -67,6 +92,7 @@ public struct VersionUpdate: Sendable, Equatable {
     /// Let a region that holds replicas be removed (Azure's `allowDeletionOfReplicatedLocations`).
     public var allowReplicaDeletion = false
 
+    /// An update that changes nothing; set the fields to change.
     public init() {}
 }
 
@@ -89,7 +115,7 @@ extension GalleryStore {
     /// - Throws: ``GalleryError`` for the first rule broken.
     public func createVersion(
         _ request: VersionRequest, gallery galleryName: String, definition definitionName: String,
-        warn: (String) -> Void = { _ in }, progress: (@Sendable (ReplicationEvent) -> Void)? = nil,
+        warn: (GalleryWarning) -> Void = { _ in }, progress: (@Sendable (ReplicationEvent) -> Void)? = nil,
         isCancelled: (@Sendable () -> Bool)? = nil
     ) throws(GalleryError) -> VersionDetails {
         let number = try VersionNumber(parsing: request.name)
@@ -121,7 +147,7 @@ extension GalleryStore {
         }
         try Self.checkOSDisk(facts[0].0, path: facts[0].path, request: request, definition: definition, warn: warn)
         for (fact, path, _) in facts where !fact.azureProblems.isEmpty {
-            warn("the disk '\(path)' is not ready for Azure as it is (\(fact.azureProblems.joined(separator: "; "))); the gallery's replicas are dynamic VHDs written by vhdtool, which Azure does not take either; for an upload to Azure, make a fixed VHD of a whole number of MiB with 'vhdtool convert --azure'")
+            warn(GalleryWarning("the disk '\(path)' is not ready for Azure as it is (\(fact.azureProblems.joined(separator: "; "))); the gallery's replicas are dynamic VHDs, which Azure does not take either", remedy: .convertForAzure))
         }
 
         let versionId: Int64 = try write { db in
@@ -186,11 +212,20 @@ extension GalleryStore {
         }
     }
 
+    /// The image version `name` of a definition, with everything about it.
+    ///
+    /// - Parameters:
+    ///   - name: The version's name (`MAJOR.MINOR.PATCH`).
+    ///   - gallery: The gallery's name.
+    ///   - definition: The definition's name.
+    /// - Returns: The version, its disks, target regions and replication state.
+    /// - Throws: ``GalleryError`` when the gallery, definition or version does not exist, or the catalog
+    ///   cannot be read.
     public func version(_ name: String, gallery: String, definition: String) throws(GalleryError) -> VersionDetails {
         try read { db in try Self.details(of: Self.version(name, gallery: gallery, definition: definition, in: db), in: db) }
     }
 
-    /// The version "latest" resolves to (see ``LatestRule``).
+    /// The version "latest" resolves to (see `LatestRule`).
     ///
     /// - Throws: ``GalleryError`` (not found) when no version qualifies, in the service's words.
     public func latestVersion(gallery: String, definition: String, region: String? = nil) throws(GalleryError) -> VersionDetails {
@@ -313,7 +348,7 @@ extension GalleryStore {
             let held = leaving.flatMap { current.jobs(in: $0.region) }.filter { $0.state == .done || $0.fileSize != nil }
             if !held.isEmpty && !update.allowReplicaDeletion {
                 let bytes = held.reduce(Int64(0)) { $0 + ($1.fileSize ?? 0) }
-                throw GalleryError.rule("removing \(leaving.map { "'\($0.region.name)'" }.joined(separator: ", ")) deletes \(held.count) replica file\(held.count == 1 ? "" : "s") (\(bytes) bytes); allow it with --allow-replica-deletion")
+                throw GalleryError.rule("removing \(leaving.map { "'\($0.region.name)'" }.joined(separator: ", ")) deletes \(held.count) replica file\(held.count == 1 ? "" : "s") (\(bytes) bytes)", remedy: .allowReplicaDeletion)
             }
             for target in leaving {
                 removed += current.jobs(in: target.region)
@@ -389,7 +424,7 @@ extension GalleryStore {
         do {
             _ = try VersionNumber(parsing: version.name)
         } catch {
-            throw GalleryError(.io, "the catalog is damaged: it holds the image version name '\(version.name)', which is not a valid name; run 'vhdtool store check'")
+            throw GalleryError(.io, "the catalog is damaged: it holds the image version name '\(version.name)', which is not a valid name", remedy: .checkStore)
         }
         let disks = try VersionDisk.filter(Column("versionId") == version.id).fetchAll(db).sorted { ($0.lun ?? -1) < ($1.lun ?? -1) }
         let jobs = try ReplicationJob.filter(Column("versionId") == version.id).order(Column("id")).fetchAll(db)
@@ -448,7 +483,7 @@ extension GalleryStore {
     static func resolveTargets(_ targets: [TargetRegion], in db: Database) throws -> [(Region, TargetRegion)] {
         if targets.isEmpty {
             guard let region = try Region.filter(Column("isDefault") == true).fetchOne(db) else {
-                throw GalleryError.notFound("the store has no regions; add one with 'vhdtool region add NAME PATH'")
+                throw GalleryError.notFound("the store has no regions", remedy: .addRegion)
             }
             return [(region, TargetRegion(name: region.name, replicaCount: 1, storageType: .standardLRS))]
         }
@@ -537,21 +572,22 @@ extension GalleryStore {
 
     /// The OS disk's tag and probe against the definition.
     static func checkOSDisk(
-        _ facts: DiskFacts, path: String, request: VersionRequest, definition: ImageDefinition, warn: (String) -> Void
+        _ facts: DiskFacts, path: String, request: VersionRequest, definition: ImageDefinition, warn: (GalleryWarning) -> Void
     ) throws(GalleryError) {
         let state: GalleryOSState
         switch (facts.osState, request.osState) {
         case let (tagged?, given?) where tagged != given:
-            throw .rule("the OS disk '\(path)' is tagged \(tagged.rawValue) but --os-state says \(given.rawValue)")
+            throw .rule("the OS disk '\(path)' is tagged \(tagged.rawValue) but the OS state given is \(given.rawValue)",
+                        remedy: .contradictedOSState(path: path, tagged: tagged, given: given))
         case let (tagged?, _):
             state = tagged
         case let (nil, given?):
             state = given
         case (nil, nil):
             if let stale = facts.staleTag {
-                throw .rule("the OS disk '\(path)' has a stale OS-state tag: \(stale); tag it again (vhdtool tag) or give --os-state generalized|specialized")
+                throw .rule("the OS disk '\(path)' has a stale OS-state tag: \(stale)", remedy: .giveOSState)
             }
-            throw .rule("the OS disk '\(path)' has no OS-state tag; tag it (vhdtool tag) or give --os-state generalized|specialized")
+            throw .rule("the OS disk '\(path)' has no OS-state tag", remedy: .giveOSState)
         }
         guard state == definition.osState else {
             throw .rule("Cannot create Gallery Image Version from '\(path)' since the OS State in the parent gallery image (\(definition.osState.rawValue)) is not \(state.rawValue)")
@@ -561,14 +597,14 @@ extension GalleryStore {
                 throw .rule("Cannot create Gallery Image Version from '\(path)' since the OS type in the parent gallery image (\(definition.osType.rawValue)) is not \(found.rawValue), which the disk holds")
             }
         } else {
-            warn("the OS disk '\(path)' holds no filesystem the probe knows; its OS type is taken to be \(definition.osType.rawValue) as the definition says")
+            warn(GalleryWarning("the OS disk '\(path)' holds no filesystem the probe knows; its OS type is taken to be \(definition.osType.rawValue) as the definition says"))
         }
         if let found = facts.hyperVGeneration {
             guard found == definition.hyperVGeneration else {
                 throw .rule("Cannot create Gallery Image Version from '\(path)' since the Hyper-V generation in the parent gallery image (\(definition.hyperVGeneration.rawValue)) is not \(found.rawValue), which the disk boots as")
             }
         } else {
-            warn("the OS disk '\(path)' shows no boot layout the probe knows; its Hyper-V generation is taken to be \(definition.hyperVGeneration.rawValue) as the definition says")
+            warn(GalleryWarning("the OS disk '\(path)' shows no boot layout the probe knows; its Hyper-V generation is taken to be \(definition.hyperVGeneration.rawValue) as the definition says"))
         }
     }
 }

@@ -8,20 +8,20 @@ import Darwin
 
 /// A UTC instant written as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ", as the gallery's dates
 /// (end of life, published) are.
-public struct GalleryDate: Sendable, Hashable, Comparable, CustomStringConvertible {
+package struct GalleryDate: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Seconds since 1970-01-01T00:00:00Z.
-    public var unixSeconds: Int64
+    package var unixSeconds: Int64
 
-    public init(unixSeconds: Int64) { self.unixSeconds = unixSeconds }
+    package init(unixSeconds: Int64) { self.unixSeconds = unixSeconds }
 
     /// The current time.
-    public static var now: GalleryDate { GalleryDate(unixSeconds: Int64(time(nil))) }
+    package static var now: GalleryDate { GalleryDate(unixSeconds: Int64(time(nil))) }
 
     /// Parses "YYYY-MM-DD" (taken as T12:59:59Z, as `az sig` completes a date without a time),
     /// "YYYY-MM-DDTHH:MM:SS" or "YYYY-MM-DDTHH:MM:SSZ" (UTC), or with "+HH:MM"/"-HH:MM".
     ///
     /// - Throws: ``GalleryError`` for anything else or an impossible date.
-    public init(parsing text: String) throws(GalleryError) {
+    package init(parsing text: String) throws(GalleryError) {
         let bad = GalleryError.rule("'\(text)' is not a date; write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ")
         var characters = Array(text.utf8)
         if characters.count == 10 { characters += Array("T12:59:59Z".utf8) }
@@ -58,7 +58,7 @@ public struct GalleryDate: Sendable, Hashable, Comparable, CustomStringConvertib
         unixSeconds = Int64(days) * 86400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
     }
 
-    public var description: String {
+    package var description: String {
         let days = Int(unixSeconds.floorDivided(by: 86400))
         let seconds = Int(unixSeconds - Int64(days) * 86400)
         let (year, month, day) = Self.civil(fromDays: days)
@@ -67,7 +67,7 @@ public struct GalleryDate: Sendable, Hashable, Comparable, CustomStringConvertib
         return "\(yearText)-\(two(month))-\(two(day))T\(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))Z"
     }
 
-    public static func < (a: GalleryDate, b: GalleryDate) -> Bool { a.unixSeconds < b.unixSeconds }
+    package static func < (a: GalleryDate, b: GalleryDate) -> Bool { a.unixSeconds < b.unixSeconds }
 
     static func daysIn(month: Int, year: Int) -> Int {
         switch month {

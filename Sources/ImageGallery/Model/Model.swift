@@ -34,13 +34,13 @@ public enum ReplicationState: String, Codable, Sendable, Equatable, CaseIterable
 }
 
 /// The disk types a definition may disallow (Azure's managed disk SKUs).
-public enum DiskTypes {
-    public static let all = ["Standard_LRS", "StandardSSD_LRS", "StandardSSD_ZRS", "Premium_LRS", "Premium_ZRS", "PremiumV2_LRS", "UltraSSD_LRS"]
+enum DiskTypes {
+    static let all = ["Standard_LRS", "StandardSSD_LRS", "StandardSSD_ZRS", "Premium_LRS", "Premium_ZRS", "PremiumV2_LRS", "UltraSSD_LRS"]
 }
 
 extension RawRepresentable where RawValue == String, Self: CaseIterable {
     /// The case whose raw value is `text`, ignoring case.
-    public init?(caseInsensitive text: String) {
+    package init?(caseInsensitive text: String) {
         guard let found = Self.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else { return nil }
         self = found
     }
@@ -48,95 +48,140 @@ extension RawRepresentable where RawValue == String, Self: CaseIterable {
 
 /// A storage root of the store: replicas "in" the region are files under its folder.
 public struct Region: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    /// The catalog table of these records (GRDB's record protocol asks for it; not for callers).
     public static let databaseTableName = "region"
-    public var id: Int64?
+    package var id: Int64?
+    /// The region's name (the same rules as a gallery name); unique in the store, ignoring case.
     public var name: String
+    /// The region's folder (absolute): replicas in the region are files below it.
     public var path: String
-    /// Versions created without `--target-region` go to the default region.
+    /// Versions created without target regions go to the default region.
     public var isDefault: Bool
 
+    /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A gallery: a named container of image definitions.
 public struct Gallery: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    /// The catalog table of these records (GRDB's record protocol asks for it; not for callers).
     public static let databaseTableName = "gallery"
-    public var id: Int64?
+    package var id: Int64?
+    /// The gallery's name: at most 80 ASCII letters, digits, `_`, `-` and `.`; unique in the store,
+    /// ignoring case.
     public var name: String
+    /// What the gallery holds, or nil.
     public var description: String?
+    /// When the gallery was created: `YYYY-MM-DDTHH:MM:SSZ` (UTC).
     public var createdDate: String
 
+    /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// An image definition: what a family of image versions is (publisher/offer/SKU, OS, generation).
 public struct ImageDefinition: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    /// The catalog table of these records (GRDB's record protocol asks for it; not for callers).
     public static let databaseTableName = "definition"
-    public var id: Int64?
-    public var galleryId: Int64
+    package var id: Int64?
+    package var galleryId: Int64
+    /// The definition's name; unique in its gallery, ignoring case.
     public var name: String
+    /// The identifier's publisher.
     public var publisher: String
+    /// The identifier's offer.
     public var offer: String
+    /// The identifier's SKU; publisher, offer and SKU together are unique in the gallery.
     public var sku: String
+    /// The operating system of the images.
     public var osType: GalleryOSType
+    /// Whether the images are generalized or specialized.
     public var osState: GalleryOSState
+    /// How the images boot.
     public var hyperVGeneration: GalleryHyperVGeneration
+    /// The images' processor architecture.
     public var architecture: GalleryArchitecture
+    /// A free-text description, or nil.
     public var description: String?
+    /// The end-user license agreement text, or nil.
     public var eula: String?
+    /// The privacy statement's URI, or nil.
     public var privacyStatementUri: String?
+    /// The release notes' URI, or nil.
     public var releaseNoteUri: String?
+    /// The end of life, `YYYY-MM-DDTHH:MM:SSZ` (UTC), or nil for none.
     public var endOfLifeDate: String?
+    /// Resource tags.
     public var tags: [String: String]
+    /// The recommended minimum of virtual CPUs, or nil.
     public var minVCPUs: Int?
+    /// The recommended maximum of virtual CPUs, or nil.
     public var maxVCPUs: Int?
     /// Recommended memory in MB (MiB), as Azure's `recommended.memory` counts it.
     public var minMemoryMB: Int?
+    /// The recommended maximum memory in MB (MiB), or nil.
     public var maxMemoryMB: Int?
+    /// Azure managed disk types the images must not run on, as Azure spells them; empty allows all.
     public var disallowedDiskTypes: [String]
+    /// The purchase plan's name, or nil for no plan.
     public var planName: String?
+    /// The purchase plan's publisher, or nil for no plan.
     public var planPublisher: String?
+    /// The purchase plan's product, or nil for no plan.
     public var planProduct: String?
+    /// When the definition was created: `YYYY-MM-DDTHH:MM:SSZ` (UTC).
     public var createdDate: String
 
+    /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// An image version: the disks published under a definition, and where they are replicated.
 public struct ImageVersion: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    /// The catalog table of these records (GRDB's record protocol asks for it; not for callers).
     public static let databaseTableName = "version"
-    public var id: Int64?
-    public var definitionId: Int64
+    package var id: Int64?
+    package var definitionId: Int64
+    /// The version's name, `MAJOR.MINOR.PATCH`.
     public var name: String
+    /// The major number of the name.
     public var major: Int
+    /// The minor number of the name.
     public var minor: Int
+    /// The patch number of the name.
     public var patch: Int
-    /// The default replica count of a region (`--replica-count`).
+    /// The replica count of a target region that gives none, 1...100.
     public var replicaCount: Int
+    /// The storage account type of regions that do not give their own.
     public var storageAccountType: StorageAccountType
+    /// Whether `latest` skips this version, unless a region's own flag says otherwise.
     public var excludeFromLatest: Bool
+    /// The end of life, `YYYY-MM-DDTHH:MM:SSZ` (UTC), or nil for none.
     public var endOfLifeDate: String?
+    /// Resource tags.
     public var tags: [String: String]
+    /// When the version was created: `YYYY-MM-DDTHH:MM:SSZ` (UTC).
     public var publishedDate: String
     /// Creating, Updating, Deleting, Succeeded (every region Completed) or Failed (some
     /// region Failed).
     public var provisioningState: String
     /// Who holds the version while a create, update or delete works on it (nil: nobody).
-    public var leaseOperation: String?
-    public var leaseHost: String?
-    public var leasePid: Int64?
-    public var leaseStart: Int64?
+    package var leaseOperation: String?
+    package var leaseHost: String?
+    package var leasePid: Int64?
+    package var leaseStart: Int64?
     /// Unix seconds; renewed by the holder's heartbeat.
-    public var leaseExpiry: Double?
+    package var leaseExpiry: Double?
 
     /// The version's lease, when one is recorded.
-    public var lease: Lease? {
+    package var lease: Lease? {
         guard let leaseHost, let leasePid, let leaseStart, let leaseExpiry else { return nil }
         return Lease(
             holder: LeaseHolder(host: leaseHost, pid: Int32(truncatingIfNeeded: leasePid), startTime: UInt64(leaseStart)),
             expiry: leaseExpiry, operation: leaseOperation)
     }
 
+    /// The version number of ``name``, for ordering versions numerically.
     public var number: VersionNumber { VersionNumber(major: major, minor: minor, patch: patch) }
 
     mutating func setLease(_ lease: Lease?) {
@@ -147,54 +192,64 @@ public struct ImageVersion: Codable, Sendable, Equatable, FetchableRecord, Mutab
         leaseExpiry = lease?.expiry
     }
 
+    /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// One disk of a version: the OS disk (no LUN) or a data disk, with the figures recorded when
 /// the version was created. Replicas must have this content digest.
 public struct VersionDisk: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    /// The catalog table of these records (GRDB's record protocol asks for it; not for callers).
     public static let databaseTableName = "versionDisk"
-    public var id: Int64?
-    public var versionId: Int64
+    package var id: Int64?
+    package var versionId: Int64
     /// nil for the OS disk.
     public var lun: Int?
     /// The local file the version was made from, as given (absolute).
     public var sourcePath: String
+    /// The disk's virtual size in bytes, as the guest sees it.
     public var virtualSize: UInt64
     /// Non-zero bytes at 512-byte granules: the occupied size snapshots are billed on.
     public var occupiedBytes: UInt64
+    /// The content digest of the disk's virtual content; every replica must have it.
     public var digest: String
 
     /// "os" or "lun<N>": the stem of the disk's replica file names.
-    public var fileStem: String { lun.map { "lun\($0)" } ?? "os" }
+    package var fileStem: String { lun.map { "lun\($0)" } ?? "os" }
 
+    /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A version's target region: replica count, storage type, its own exclude-from-latest, and the
 /// replication state there.
 public struct VersionRegion: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    /// The catalog table of these records (GRDB's record protocol asks for it; not for callers).
     public static let databaseTableName = "versionRegion"
-    public var id: Int64?
-    public var versionId: Int64
-    public var regionId: Int64
+    package var id: Int64?
+    package var versionId: Int64
+    package var regionId: Int64
     /// Order of the target regions as given; the first is the source region of the cost model.
     public var position: Int
+    /// Replicas of each disk in this region, 1...100.
     public var replicaCount: Int
+    /// The storage account type in this region; it cannot change after creation.
     public var storageAccountType: StorageAccountType
     /// Overrides the version's flag in this region when set.
     public var excludeFromLatest: Bool?
+    /// The replication state in this region, derived from its replication jobs.
     public var state: ReplicationState
     /// 0...100.
     public var progress: Int
     /// Why replication failed, when it did.
     public var details: String?
 
+    /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// The state of one replication job.
-public enum JobState: String, Codable, Sendable, Equatable, CaseIterable {
+package enum JobState: String, Codable, Sendable, Equatable, CaseIterable {
     /// Not made yet (or found missing or resized): the next `replicate` makes it.
     case pending
     /// Being made by the holder of the job's lease.
@@ -207,29 +262,29 @@ public enum JobState: String, Codable, Sendable, Equatable, CaseIterable {
 
 /// One replica to make: a disk of a version in a region, replica number `replicaIndex` (from
 /// 1). A region's replication state is derived from its jobs (``VersionDetails/Target``).
-public struct ReplicationJob: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "replicationJob"
-    public var id: Int64?
-    public var versionId: Int64
-    public var regionId: Int64
-    public var versionDiskId: Int64
-    public var replicaIndex: Int
-    public var state: JobState
+package struct ReplicationJob: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    package static let databaseTableName = "replicationJob"
+    package var id: Int64?
+    package var versionId: Int64
+    package var regionId: Int64
+    package var versionDiskId: Int64
+    package var replicaIndex: Int
+    package var state: JobState
     /// The replica file's size in bytes, recorded when the job was done.
-    public var fileSize: Int64?
+    package var fileSize: Int64?
     /// The replica's content digest, recorded when the job was done.
-    public var digest: String?
+    package var digest: String?
     /// Why the job failed.
-    public var details: String?
+    package var details: String?
     /// Bytes of the disk copied so far (the disk's virtual size when done).
-    public var doneBytes: Int64
-    public var leaseHost: String?
-    public var leasePid: Int64?
-    public var leaseStart: Int64?
-    public var leaseExpiry: Double?
+    package var doneBytes: Int64
+    package var leaseHost: String?
+    package var leasePid: Int64?
+    package var leaseStart: Int64?
+    package var leaseExpiry: Double?
 
     /// The job's lease, while it runs.
-    public var lease: Lease? {
+    package var lease: Lease? {
         guard let leaseHost, let leasePid, let leaseStart, let leaseExpiry else { return nil }
         return Lease(
             holder: LeaseHolder(host: leaseHost, pid: Int32(truncatingIfNeeded: leasePid), startTime: UInt64(leaseStart)),
@@ -243,5 +298,5 @@ public struct ReplicationJob: Codable, Sendable, Equatable, FetchableRecord, Mut
         leaseExpiry = lease?.expiry
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+    package mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -1,11 +1,11 @@
 /// Name rules of the gallery model (Azure Compute Gallery).
-public enum NameRules {
+package enum NameRules {
     /// Checks a gallery, image definition or region name: at most 80 characters, ASCII letters,
     /// digits, `_`, `-` and `.`, starting with a letter or digit, not ending in `.` or `-`
     /// (the service's pattern `^[^_\W][\w-._]{0,79}(?<![-.])$`).
     ///
     /// - Throws: ``GalleryError`` naming the rule broken.
-    public static func checkResourceName(_ name: String, kind: String) throws(GalleryError) {
+    package static func checkResourceName(_ name: String, kind: String) throws(GalleryError) {
         let characters = Array(name.unicodeScalars)
         guard !characters.isEmpty else { throw .rule("a\(kind.first.map { "aeiou".contains($0) } == true ? "n" : "") \(kind) name must not be empty") }
         guard characters.count <= 80 else {
@@ -24,7 +24,7 @@ public enum NameRules {
 
     /// Checks a publisher, offer or SKU: letters, digits, `-`, `_` and `.`, not ending in `.`,
     /// at most `maximumLength` characters (publisher 128, offer and SKU 64).
-    public static func checkIdentifierPart(_ value: String, field: String, maximumLength: Int) throws(GalleryError) {
+    package static func checkIdentifierPart(_ value: String, field: String, maximumLength: Int) throws(GalleryError) {
         let characters = Array(value.unicodeScalars)
         guard !characters.isEmpty else { throw .rule("the \(field) must not be empty") }
         guard characters.count <= maximumLength else {
@@ -38,7 +38,7 @@ public enum NameRules {
 
     /// Checks tags as Azure does: at most 50; keys 1...512 characters without `< > % & \ ? /`;
     /// values at most 256 characters.
-    public static func checkTags(_ tags: [String: String]) throws(GalleryError) {
+    package static func checkTags(_ tags: [String: String]) throws(GalleryError) {
         if tags.count > 50 { throw .rule("\(tags.count) tags were given; at most 50 are allowed") }
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
             if key.isEmpty { throw .rule("a tag key must not be empty") }
@@ -51,7 +51,7 @@ public enum NameRules {
     }
 
     /// Parses `KEY=VALUE` arguments into tags (a later key replaces an earlier one).
-    public static func parseTags(_ arguments: [String]) throws(GalleryError) -> [String: String] {
+    package static func parseTags(_ arguments: [String]) throws(GalleryError) -> [String: String] {
         var tags: [String: String] = [:]
         for argument in arguments {
             guard let equals = argument.firstIndex(of: "=") else {
@@ -65,7 +65,7 @@ public enum NameRules {
 
     /// Checks a URI field: it must be an absolute http or https URI with a host (as the
     /// service's URI fields are).
-    public static func checkURI(_ value: String?, field: String) throws(GalleryError) {
+    package static func checkURI(_ value: String?, field: String) throws(GalleryError) {
         guard let value else { return }
         let refused = GalleryError.rule("the \(field) '\(value)' is not an absolute http(s) URI (e.g. https://example.org/notes)")
         let lower = value.lowercased()
@@ -88,7 +88,7 @@ public enum NameRules {
         do {
             try checkResourceName(name, kind: kind)
         } catch {
-            throw GalleryError(.io, "the catalog is damaged: it holds \(kind) name '\(name)', which is not a valid name (\(error.description)); run 'vhdtool store check'")
+            throw GalleryError(.io, "the catalog is damaged: it holds \(kind) name '\(name)', which is not a valid name (\(error.description))", remedy: .checkStore)
         }
     }
 
@@ -102,10 +102,19 @@ public enum NameRules {
 /// An image version's number, MAJOR.MINOR.PATCH, each part 0...2147483647 (a 32-bit integer)
 /// without leading zeros. Versions compare numerically part by part, as "latest" does.
 public struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The first part: 0...2147483647.
     public var major: Int
+    /// The second part: 0...2147483647.
     public var minor: Int
+    /// The third part: 0...2147483647.
     public var patch: Int
 
+    /// A version number from its parts, taken as they are (no range check).
+    ///
+    /// - Parameters:
+    ///   - major: The first part.
+    ///   - minor: The second part.
+    ///   - patch: The third part.
     public init(major: Int, minor: Int, patch: Int) {
         self.major = major
         self.minor = minor
@@ -134,8 +143,10 @@ public struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConvert
         self.init(major: numbers[0], minor: numbers[1], patch: numbers[2])
     }
 
+    /// The name: `MAJOR.MINOR.PATCH`, in decimal.
     public var description: String { "\(major).\(minor).\(patch)" }
 
+    /// Whether `a` comes before `b`: compared part by part, numerically.
     public static func < (a: VersionNumber, b: VersionNumber) -> Bool {
         (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch)
     }

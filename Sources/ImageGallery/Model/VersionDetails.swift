@@ -1,26 +1,34 @@
 /// An image version with everything about it: its definition and gallery, its disks (the OS
 /// disk first, then data disks by LUN) and its target regions (in the order given).
 public struct VersionDetails: Sendable, Equatable {
+    /// A target region of the version: the region and the version's settings and state there.
     public struct Target: Sendable, Equatable {
+        /// The region: its name and folder.
         public var region: Region
+        /// The version's replica count, storage type, flag and replication state in the region.
         public var target: VersionRegion
 
         /// The regional exclude-from-latest flag, else the version's.
         public func excludedFromLatest(version: ImageVersion) -> Bool { target.excludeFromLatest ?? version.excludeFromLatest }
     }
 
+    /// The gallery the version is in.
     public var gallery: Gallery
+    /// The definition the version is a version of.
     public var definition: ImageDefinition
+    /// The version itself.
     public var version: ImageVersion
+    /// The version's disks: the OS disk first, then data disks by LUN.
     public var disks: [VersionDisk]
+    /// The target regions, in the order given; the first is the source region.
     public var regions: [Target]
     /// One job per replica (disk x region x replica number); the regions' states and
     /// progress are derived from them.
-    public var jobs: [ReplicationJob] = []
+    package var jobs: [ReplicationJob] = []
 
     /// The lease of a create, update or delete working on the version, if any, and whether its
     /// holder is alive.
-    public var lease: Lease? { version.lease }
+    package var lease: Lease? { version.lease }
 
     /// "Creating (pid N on HOST, alive)", "Creating (abandoned: pid N on HOST is gone)" or the
     /// bare provisioning state when no lease is held.
@@ -33,15 +41,15 @@ public struct VersionDetails: Sendable, Equatable {
     }
 
     /// The jobs of one region.
-    public func jobs(in region: Region) -> [ReplicationJob] { jobs.filter { $0.regionId == region.id } }
+    package func jobs(in region: Region) -> [ReplicationJob] { jobs.filter { $0.regionId == region.id } }
 
     /// The file name of a job's replica in the version's folder: `<os|lunN>-<index>.vhd`.
-    public func replicaName(of job: ReplicationJob) -> String? {
+    package func replicaName(of job: ReplicationJob) -> String? {
         disks.first { $0.id == job.versionDiskId }.map { "\($0.fileStem)-\(job.replicaIndex).vhd" }
     }
 
     /// The folder of the version's replicas below a region's folder: gallery, definition, version.
-    public var folderComponents: [String] { [gallery.name, definition.name, version.name] }
+    package var folderComponents: [String] { [gallery.name, definition.name, version.name] }
 
     /// Unknown, InProgress, Completed or Failed over all regions (Failed wins, then InProgress).
     public var aggregatedState: String {

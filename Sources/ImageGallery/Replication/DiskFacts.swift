@@ -4,23 +4,23 @@ import VHD
 /// What version creation needs to know about one local disk: sizes, content identity, and
 /// what its metadata says about the OS it holds. Produced by ``gather(path:options:)``, the
 /// one place that asks the VHD module.
-public struct DiskFacts: Sendable, Equatable {
-    public var virtualSize: UInt64
+package struct DiskFacts: Sendable, Equatable {
+    package var virtualSize: UInt64
     /// Non-zero bytes at 512-byte granules (``OccupiedSize/nonZeroBytes``).
-    public var occupiedBytes: UInt64
+    package var occupiedBytes: UInt64
     /// The content digest of the virtual bytes.
-    public var digest: String
+    package var digest: String
     /// From the disk's OS-state tag; nil when the disk is untagged.
-    public var osState: GalleryOSState?
+    package var osState: GalleryOSState?
     /// What the partition/filesystem probe suggests; nil when it finds nothing it knows.
-    public var osType: GalleryOSType?
-    public var hyperVGeneration: GalleryHyperVGeneration?
+    package var osType: GalleryOSType?
+    package var hyperVGeneration: GalleryHyperVGeneration?
     /// Why the disk's tag no longer describes it, when it has a stale tag.
-    public var staleTag: String?
+    package var staleTag: String?
     /// What Azure would refuse in the disk as it is (empty: it would take it).
-    public var azureProblems: [String] = []
+    package var azureProblems: [String] = []
 
-    public init(
+    package init(
         virtualSize: UInt64, occupiedBytes: UInt64, digest: String, osState: GalleryOSState? = nil,
         osType: GalleryOSType? = nil, hyperVGeneration: GalleryHyperVGeneration? = nil, staleTag: String? = nil,
         azureProblems: [String] = []
@@ -36,7 +36,7 @@ public struct DiskFacts: Sendable, Equatable {
     }
 
     /// The smallest source the gallery takes: 1 MiB.
-    public static let minimumSize: UInt64 = 1 << 20
+    package static let minimumSize: UInt64 = 1 << 20
 
     /// Opens the disk at `path` (and its chain) with the structural checks of
     /// ``Disk/withOpened(at:options:_:)`` and measures it: occupied size, content digest, its
@@ -51,7 +51,7 @@ public struct DiskFacts: Sendable, Equatable {
     ///
     /// - Throws: ``GalleryError``: rule for a source of the wrong kind or size, io when the disk
     ///   cannot be opened or read, or is a damaged VHD.
-    public static func gather(path: FilePath, allowRaw: Bool = false, options: CopyOptions = CopyOptions()) throws(GalleryError) -> DiskFacts {
+    package static func gather(path: FilePath, allowRaw: Bool = false, options: CopyOptions = CopyOptions()) throws(GalleryError) -> DiskFacts {
         do {
             return try Disk.withOpened(at: path) { disk in
                 let top = disk.layers[0]
@@ -59,7 +59,7 @@ public struct DiskFacts: Sendable, Equatable {
                     let size = disk.virtualSize
                     let name = path.lastComponent?.string.lowercased() ?? ""
                     if name.hasSuffix(".vhd") && !allowRaw {
-                        throw GalleryError.rule("the disk '\(path)' is named .vhd but holds no VHD (no 'conectix' footer at its end nor at offset 0); if it is a raw image, say so with --raw")
+                        throw GalleryError.rule("the disk '\(path)' is named .vhd but holds no VHD (no 'conectix' footer at its end nor at offset 0)", remedy: .declareRaw)
                     }
                     guard size % 512 == 0 else {
                         throw GalleryError.rule("the disk '\(path)' is neither a VHD nor a raw image: its size, \(size) bytes, is not a whole number of 512-byte sectors")
@@ -112,7 +112,7 @@ public struct DiskFacts: Sendable, Equatable {
 
     /// The content digest of `disk`'s virtual bytes ("sha256:<hex>", see ``ContentDigest``),
     /// the same whatever container holds them.
-    public static func contentDigest(of disk: Disk, options: CopyOptions = CopyOptions()) throws(VHDError) -> String {
+    package static func contentDigest(of disk: Disk, options: CopyOptions = CopyOptions()) throws(VHDError) -> String {
         try disk.contentDigest(options: options).description
     }
 }

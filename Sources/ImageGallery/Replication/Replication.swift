@@ -15,20 +15,28 @@ import Darwin
 /// What replication reports as it goes: a region's bytes done of its total, and its state.
 /// `doneBytes` never goes down within one run.
 public struct ReplicationEvent: Sendable, Equatable {
+    /// The region's name.
     public var region: String
+    /// Bytes of the region's replicas made so far.
     public var doneBytes: UInt64
+    /// Bytes of all the region's replicas: each disk's virtual size times the replica count.
     public var totalBytes: UInt64
+    /// The region's replication state.
     public var state: ReplicationState
     /// Why the region failed.
     public var details: String?
 }
 
-/// A problem `version show --verify` found with a replica.
+/// A problem ``GalleryStore/verify(gallery:definition:version:)`` found with a replica.
 public struct ReplicaProblem: Sendable, Equatable, CustomStringConvertible {
+    /// The region's name.
     public var region: String
+    /// The replica file's path.
     public var path: String
+    /// What is wrong with it (missing, another size, another content digest), in the library's words.
     public var problem: String
 
+    /// The region, path and problem on one line.
     public var description: String { "\(region): \(path): \(problem)" }
 }
 
@@ -63,7 +71,7 @@ extension GalleryStore {
                 "the image version '\(name)' is held by \(lease.operation ?? "an operation") (\(lease.holder), alive)"
             } else { nil }
             guard let busy else { break }
-            guard wait else { throw GalleryError.conflict("\(busy); try again when it is done, or wait for it with --wait") }
+            guard wait else { throw GalleryError.conflict(busy, remedy: .waitForHolder) }
             Self.pause(milliseconds: 250)
         }
         let versionId = details.version.id!
@@ -138,7 +146,7 @@ extension GalleryStore {
             group.wait()
         }
         if let error = failure.withLock({ $0 }) { throw error }
-        if isCancelled?() == true { throw GalleryError(.replication, "replication was cancelled; 'vhdtool version replicate' resumes it") }
+        if isCancelled?() == true { throw GalleryError(.replication, "replication was cancelled", remedy: .resumeReplication) }
         if let progress, let end = try details(versionId: versionId) {
             for target in end.regions {
                 let total = tally.total(target.region.id!)

@@ -34,7 +34,11 @@ extension VHDTool {
                     throw ExitCode(1)
                 }
                 try output.print(report) { report in
-                    var text = report.problems.map { "\($0.kind.rawValue): \($0)\n" }.joined()
+                    var text = report.problems.map { problem in
+                        // A missing replica made pending again: say what makes it.
+                        let hint = problem.kind == .missingReplica && problem.repaired ? " ('vhdtool version replicate' makes it)" : ""
+                        return "\(problem.kind.rawValue): \(problem)\(hint)\n"
+                    }.joined()
                     let open = report.problems.filter { !$0.repaired }.count
                     text += "\(report.regionsChecked) region\(report.regionsChecked == 1 ? "" : "s"), \(report.replicasChecked) replica\(report.replicasChecked == 1 ? "" : "s") checked: "
                     text += report.problems.isEmpty ? "no problems\n"

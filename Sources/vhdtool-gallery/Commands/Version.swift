@@ -103,7 +103,7 @@ extension VHDTool {
                     let details = try store.run { store in
                         try store.createVersion(
                             request, gallery: place.definition.gallery, definition: place.definition.definition,
-                            warn: { Terminal.standardError("Warning: \($0)\n") }, progress: display.update,
+                            warn: { Terminal.standardError("Warning: \(GalleryWording.sentence(for: $0))\n") }, progress: display.update,
                             isCancelled: { Interruption.isRequested })
                     }
                     display.finish()
