@@ -108,9 +108,16 @@ extension GalleryStore {
     /// definition, and the store's limits.
     ///
     /// - Parameters:
+    ///   - request: the version to create: its name, disks, target regions and settings.
+    ///   - galleryName: the gallery that holds the definition.
+    ///   - definitionName: the image definition the version belongs to.
     ///   - warn: called with what is doubtful but not refused (a probe that found nothing, a
     ///     disk Azure would not take as it is).
     ///   - progress: replication events (see ``replicate(gallery:definition:version:progress:isCancelled:wait:)``).
+    ///   - isCancelled: polled while the disks are read and between and during replica copies;
+    ///     returning true stops. Before the version is recorded, nothing is recorded; after,
+    ///     the unfinished replicas are left pending for ``replicate(gallery:definition:version:progress:isCancelled:wait:)``
+    ///     to make, and a replication error is thrown. nil: never cancelled.
     /// - Returns: the version as it stands after replication (regions may have Failed).
     /// - Throws: ``GalleryError`` for the first rule broken.
     public func createVersion(
@@ -248,7 +255,17 @@ extension GalleryStore {
     /// files are removed (through the region folder, never following a link) once the catalog
     /// no longer lists them.
     ///
-    /// - Parameter wait: when another process holds the version, wait for it instead of refusing.
+    /// - Parameters:
+    ///   - name: the version's name (`MAJOR.MINOR.PATCH`).
+    ///   - gallery: the gallery that holds the definition.
+    ///   - definition: the image definition the version belongs to.
+    ///   - update: what to change; its nil fields and empty lists leave things as they are.
+    ///   - progress: replication events for regions added or grown (see
+    ///     ``replicate(gallery:definition:version:progress:isCancelled:wait:)``).
+    ///   - isCancelled: polled between and during replica copies; returning true stops them,
+    ///     leaves the unfinished replicas pending (``replicate(gallery:definition:version:progress:isCancelled:wait:)``
+    ///     makes them) and throws a replication error. nil: never cancelled.
+    ///   - wait: when another process holds the version, wait for it instead of refusing.
     public func updateVersion(
         _ name: String, gallery: String, definition: String, _ update: VersionUpdate,
         progress: (@Sendable (ReplicationEvent) -> Void)? = nil, isCancelled: (@Sendable () -> Bool)? = nil, wait: Bool = false

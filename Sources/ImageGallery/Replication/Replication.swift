@@ -54,8 +54,18 @@ extension GalleryStore {
     /// blocks, else a dynamic VHD written by the sparse copy engine; the source is the file the
     /// version was made from or, when that no longer holds the recorded content, a done replica.
     ///
-    /// - Parameter wait: when a create, update or delete holds the version, wait for it instead
-    ///   of refusing.
+    /// - Parameters:
+    ///   - gallery: the gallery that holds the definition.
+    ///   - definition: the image definition the version belongs to.
+    ///   - name: the version's name (`MAJOR.MINOR.PATCH`).
+    ///   - progress: called, from the worker threads (up to four at once), as replicas are
+    ///     made: a region's bytes done of its total, then each region's final state once
+    ///     replication ends. nil: no events.
+    ///   - isCancelled: polled between and during replica copies; returning true stops them,
+    ///     leaves the unfinished replicas pending (a later call makes them) and throws a
+    ///     replication error. nil: never cancelled.
+    ///   - wait: when a create, update or delete holds the version, wait for it instead
+    ///     of refusing.
     /// - Returns: the version after replication.
     /// - Throws: ``GalleryError``: conflict when another live process holds the version (and
     ///   `wait` is false), replication when cancelled.

@@ -3,7 +3,7 @@ import VHDFormat
 
 /// One file of a disk's chain: the disk opened (layer 0), then its parent, grandparent, ...
 public struct DiskLayer {
-    /// The file and what it holds, as opened (writes since then are in ``blocks``).
+    /// The file and what it holds, as opened (writes made since then are not reflected here).
     public let image: DiskImage
     /// The BAT as it is now, the bitmap cache and where new blocks go (dynamic and
     /// differencing layers only).
@@ -96,7 +96,7 @@ public struct DiskOptions: Sendable, Equatable {
     public var ignoreParentUUID: Bool
     /// Longest chain accepted, counting the disk itself.
     public var maximumChainDepth: Int
-    /// Open the disk itself (not its parents) for writing with ``Disk/write(_:at:)``.
+    /// Open the disk itself (not its parents) for writing with ``Disk/write(_:at:)-(UnsafeRawBufferPointer,_)``.
     public var writable: Bool
     /// Lock every file of the chain as QEMU does (see ``ImageLock``): the disk itself
     /// ``ImageLock/Mode/exclusive`` when ``writable``, every other file

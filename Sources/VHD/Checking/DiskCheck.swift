@@ -71,6 +71,10 @@ public enum DiskCheck {
     ///     allocated block as (block index + 1, block count), not in bytes. Cancelling, like a
     ///     read error in a parent, ends that check with a "chain" problem rather than an error.
     ///     The chunk size and zero granularity are not used.
+    ///   - locking: lock the disk and its parents ``ImageLock/Mode/shared``, as QEMU's readers
+    ///     do: a disk another program writes is refused (``VHDError/Kind/locked(by:)``), a
+    ///     parent it writes is a "chain" problem. `false` takes no lock and ignores other
+    ///     programs' (qemu-img's `-U`). A VHDX is locked shared whatever `locking` says.
     /// - Returns: the problems found, in the order of the checks; empty when the disk is clean.
     /// - Throws: ``VHDError`` only when the file cannot be checked at all: it cannot be read,
     ///   it is not a VHD (and `azure` is false), its format is not supported, it is locked, or it

@@ -23,6 +23,7 @@ public struct HostFile: ByteSource, Sendable {
     /// read with fstat(2) before anything else; only then is O_NONBLOCK cleared.
     ///
     /// - Parameters:
+    ///   - path: the file to open; a symbolic link is followed.
     ///   - writable: open for reading and writing.
     ///   - lock: lock the file (``ImageLock/Mode/exclusive`` when `writable`, else
     ///     ``ImageLock/Mode/shared``); `false` for files that are no disk (a sidecar) or when the

@@ -76,7 +76,11 @@ public enum ImageLock {
     /// On a filesystem that has no OFD locks (ENOLCK, EOPNOTSUPP), nothing is locked, as QEMU
     /// then goes on without its locks.
     ///
-    /// - Parameter name: the file's name in messages.
+    /// - Parameters:
+    ///   - descriptor: the open image file to lock; the locks belong to its open file
+    ///     description and go when its last descriptor is closed.
+    ///   - name: the file's name in messages.
+    ///   - mode: ``Mode/shared`` for a reader, ``Mode/exclusive`` for a writer.
     /// - Throws: ``VHDError/Kind/locked(by:)`` when another open file (in this process or
     ///   another) holds a conflicting lock; the locks taken are then released again.
     ///   ``VHDError/Kind/io(call:offset:errno:)`` when fcntl fails otherwise.

@@ -46,9 +46,12 @@ public final class OutputFile {
 
     /// Creates the temporary file beside `destination`.
     ///
-    /// - Parameter overwrite: replace an existing regular file or symbolic link (the link
-    ///   itself, never its target); without it anything at the destination is refused,
-    ///   a dangling symbolic link included.
+    /// - Parameters:
+    ///   - destination: the path the file gets when committed; the temporary file (mode 0600,
+    ///     named `.NAME.RANDOM.vhdtool-partial`) is created in its folder.
+    ///   - overwrite: replace an existing regular file or symbolic link (the link
+    ///     itself, never its target); without it anything at the destination is refused,
+    ///     a dangling symbolic link included.
     /// - Throws: ``VHDError``: ``VHDError/Kind/destinationExists`` (without `overwrite`),
     ///   ``VHDError/Kind/destinationNotReplaceable(_:)`` for a device, FIFO, socket or folder,
     ///   or the file cannot be created.

@@ -4,7 +4,7 @@ import VHDXFormat
 
 /// One image file, opened and validated: a VHD with its layout, or a raw disk.
 ///
-/// The file stays open only inside ``withOpened(at:options:_:)``.
+/// The file stays open only inside ``withOpened(at:options:locking:_:)``.
 public struct DiskImage {
     /// What the file holds.
     public enum Contents: Sendable, Equatable {

@@ -43,7 +43,18 @@ public struct CompactSummary: Sendable, Equatable {
 public enum DiskCompaction {
     /// Compacts the disk at `path`.
     ///
-    /// - Parameter sync: flush the copy and its folder before and after the rename.
+    /// - Parameters:
+    ///   - path: the dynamic or differencing VHD to compact; it is replaced by its compacted copy
+    ///     (its parents are only read).
+    ///   - options: how the disk and its chain are opened (checksum policy, an explicit parent
+    ///     path, locking, ...). ``DiskOptions/writable`` is ignored: the disk is always opened
+    ///     for writing.
+    ///   - sync: flush the copy and its folder before and after the rename.
+    ///   - copy: progress and cancellation. Progress is reported in virtual bytes for a dynamic
+    ///     disk, and once per allocated block as (block index + 1, block count) for a
+    ///     differencing one. Cancelling discards the copy and leaves the disk as it was. The
+    ///     chunk size (bytes read per call) is used for a dynamic disk only; the zero
+    ///     granularity is not used (zeros are detected per 512-byte sector).
     /// - Throws: ``VHDError``: the disk is fixed or raw (convert it to dynamic instead), a read
     ///   or write fails, or `copy.isCancelled` said stop.
     public static func compact(

@@ -24,7 +24,7 @@ public struct RepairChange: Sendable, Equatable {
 ///
 /// Only what can be told for sure is changed: when both footers are valid but differ, or no
 /// footer or header can be trusted, the repair is refused. Every byte overwritten is saved
-/// first in a backup file beside the image (see ``apply(_:to:backup:)``).
+/// first in a backup file beside the image (see ``apply(_:to:backup:locking:)``).
 public enum DiskRepair {
     /// The changes that would repair the VHD in `file`, in the order they are applied; empty
     /// when nothing needs repair.

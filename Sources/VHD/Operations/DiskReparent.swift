@@ -35,8 +35,17 @@ public struct ReparentSummary: Sendable, Equatable {
 public enum DiskReparent {
     /// Makes `parentPath` the parent of the differencing disk at `path`.
     ///
-    /// - Parameter force: accept a parent whose UUID differs from the one the child recorded;
-    ///   the new parent's UUID is then recorded.
+    /// - Parameters:
+    ///   - path: the differencing VHD to change, in place; it is opened for writing and, with
+    ///     ``DiskOptions/locking``, locked exclusive.
+    ///   - parentPath: the new parent, a VHD; its own chain is opened read-only (and, with
+    ///     ``DiskOptions/locking``, locked shared) to check it. Its absolute path and its path relative to the child's folder are
+    ///     recorded.
+    ///   - force: accept a parent whose UUID differs from the one the child recorded;
+    ///     the new parent's UUID is then recorded.
+    ///   - options: how the disk and the new parent's chain are opened (checksum policy,
+    ///     locking, ...) and whether every write is followed by fsync. ``DiskOptions/writable``
+    ///     and ``DiskOptions/parentPath`` are ignored: `parentPath` names the new parent.
     /// - Throws: ``VHDError``: the disk is not differencing, the new parent cannot be opened
     ///   (with its own chain), is the child or one of the child's descendants' files,
     ///   or has another UUID (without `force`); a read or write fails.

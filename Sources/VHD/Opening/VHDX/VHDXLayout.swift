@@ -84,7 +84,9 @@ extension VHDXLayout {
 
     /// Reads and validates the VHDX in `file`.
     ///
-    /// - Parameter replayLog: replay a dirty log in memory (true) or refuse such a file (false).
+    /// - Parameters:
+    ///   - file: the open VHDX file; only read, never written (a replayed log stays in memory).
+    ///   - replayLog: replay a dirty log in memory (true) or refuse such a file (false).
     /// - Throws: ``VHDError``: no valid header or region table, a required region or metadata
     ///   item this reader does not know, an item or block outside the file, a malformed item.
     public init(reading file: some ByteSource, replayLog: Bool = true) throws(VHDError) {
