@@ -253,6 +253,8 @@ private struct PiecePacker {
 
     /// A zero extent longer than this ends a span rather than being read and cleared.
     static let longestGap: UInt64 = 64 << 10
+    /// Adjacent zero extents are joined into one piece up to this length.
+    static let longestZeroPiece: UInt64 = 1 << 30
 
     let files: [ReadAheadPipe.Source]
     let chunkSize: UInt64
@@ -350,6 +352,11 @@ private struct PiecePacker {
                 return true
             }
             guard flushSpan(to: pipe) else { return false }
+        }
+        // Zeros are handed on at least every GiB, so that the caller sees progress and can
+        // cancel while a disk of many allocated blocks over holes is walked.
+        if let held = zeros, held.count >= Self.longestZeroPiece {
+            guard flushZeros(to: pipe) else { return false }
         }
         if let held = zeros {
             zeros = held.lowerBound..<range.upperBound  // pieces come in order, adjacent
