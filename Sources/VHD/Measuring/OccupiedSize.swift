@@ -109,8 +109,8 @@ extension OccupiedSize {
         let chunkSize = max(options.chunkSize / 4096 * 4096, 4096)
         try ReadAhead.forEachPiece(
             of: disk, in: 0..<disk.virtualSize, chunkSize: chunkSize, isCancelled: options.isCancelled,
-            observe: { extent in
-                if case .data(0, _) = extent.source { layerZero.bytes += extent.length }
+            observe: { layer, bytes in
+                if layer == 0 { layerZero.bytes += bytes }
             }
         ) { (piece, bytes) throws(VHDError) in
             if let bytes { counter.scan(bytes, at: piece.range.lowerBound) }

@@ -38,6 +38,24 @@ extension Disk {
         if let last = merger.pending { try visit(last) }
     }
 
+    /// ``forEachExtent(in:_:)`` with whole masked blocks for `masked` (see
+    /// ``walk(_:layer:masked:_:)``), in order with the extents.
+    func forEachExtent(
+        in range: Range<UInt64>, masked: @escaping MaskedBlockVisitor, _ visit: (Extent) throws(VHDError) -> Void
+    ) throws(VHDError) {
+        try checkRange(range)
+        var merger = ExtentMerger()
+        try withoutActuallyEscaping(visit) { (visit) throws(VHDError) in
+            try walk(range, layer: 0, masked: { (block) throws(VHDError) in
+                if let finished = merger.flush() { try visit(finished) }
+                try masked(block)
+            }) { (extent) throws(VHDError) in
+                if let finished = merger.add(extent) { try visit(finished) }
+            }
+        }
+        if let last = merger.pending { try visit(last) }
+    }
+
     /// Calls `visit` with each extent of the whole disk; see ``forEachExtent(in:_:)``.
     public func forEachExtent(_ visit: (Extent) throws(VHDError) -> Void) throws(VHDError) {
         try forEachExtent(in: 0..<virtualSize, visit)
@@ -55,7 +73,15 @@ extension Disk {
 
     /// Calls `visit` with the pieces of `range` in order, as layer `index` and its ancestors
     /// resolve them. Allocates nothing but cached bitmaps.
-    func walk(_ range: Range<UInt64>, layer index: Int, _ visit: (Extent) throws(VHDError) -> Void) throws(VHDError) {
+    ///
+    /// With `masked`, the allocated blocks of dynamic (not differencing) layers, whose clear
+    /// bits read as zeros, are not cut sector run by sector run: `masked` gets each such
+    /// block's part of `range` whole with its bitmap (the read-ahead engine skips host holes
+    /// before looking at bits, so a block of alternating bits over a hole costs one step).
+    func walk(
+        _ range: Range<UInt64>, layer index: Int, masked: MaskedBlockVisitor? = nil,
+        _ visit: (Extent) throws(VHDError) -> Void
+    ) throws(VHDError) {
         guard !range.isEmpty else { return }
         guard index < layers.count else {
             return try visit(Extent(start: range.lowerBound, length: UInt64(range.count), source: .zero(layer: index)))
@@ -64,15 +90,16 @@ extension Disk {
         // Past the end of a (smaller) parent: zeros.
         let inside = range.clamped(to: 0..<layer.virtualSize)
         if inside.upperBound < range.upperBound {
-            try walkInside(inside, layer: layer, index: index, visit)
+            try walkInside(inside, layer: layer, index: index, masked: masked, visit)
             let tail = max(inside.upperBound, range.lowerBound)..<range.upperBound
             return try visit(Extent(start: tail.lowerBound, length: UInt64(tail.count), source: .zero(layer: index)))
         }
-        try walkInside(range, layer: layer, index: index, visit)
+        try walkInside(range, layer: layer, index: index, masked: masked, visit)
     }
 
     private func walkInside(
-        _ range: Range<UInt64>, layer: DiskLayer, index: Int, _ visit: (Extent) throws(VHDError) -> Void
+        _ range: Range<UInt64>, layer: DiskLayer, index: Int, masked: MaskedBlockVisitor?,
+        _ visit: (Extent) throws(VHDError) -> Void
     ) throws(VHDError) {
         guard !range.isEmpty else { return }
         switch layer.contents {
@@ -80,7 +107,7 @@ extension Disk {
             try walkFlat(range, file: layer.file, index: index, visit)
         case let .vhd(layout):
             guard let dynamic = layout.dynamic else { return try walkFlat(range, file: layer.file, index: index, visit) }
-            try walkBlocks(range, layer: layer, dynamic: dynamic, index: index, visit)
+            try walkBlocks(range, layer: layer, dynamic: dynamic, index: index, masked: masked, visit)
         case let .vhdx(layout):
             try walkVHDX(range, layer: layer, layout: layout, index: index, visit)
         }
@@ -117,7 +144,7 @@ extension Disk {
     /// Dynamic and differencing disks: block by block through the BAT and sector bitmaps.
     private func walkBlocks(
         _ range: Range<UInt64>, layer: DiskLayer, dynamic: DynamicLayout, index: Int,
-        _ visit: (Extent) throws(VHDError) -> Void
+        masked: MaskedBlockVisitor?, _ visit: (Extent) throws(VHDError) -> Void
     ) throws(VHDError) {
         let blockSize = UInt64(dynamic.blockSize)
         let isDifferencing = layer.layout?.diskType == .differencing
@@ -138,7 +165,7 @@ extension Disk {
                 }
                 let end = min(UInt64(runEnd) * blockSize, range.upperBound)
                 if isDifferencing {
-                    try walk(position..<end, layer: index + 1, visit)
+                    try walk(position..<end, layer: index + 1, masked: masked, visit)
                 } else {
                     try visit(Extent(start: position, length: end - position, source: .zero(layer: index)))
                 }
@@ -150,6 +177,13 @@ extension Disk {
             try state.bitmaps.withBitmap(of: blockIndex, load: { (buffer) throws(VHDError) in
                 try layer.file.read(into: buffer, at: bitmapOffset)
             }) { (bitmap) throws(VHDError) in
+                if let masked, !isDifferencing {
+                    let block = MaskedBlock(
+                        range: position..<pieceEnd, blockStart: blockStart, layer: index, dataOffset: dataOffset, bitmap: bitmap)
+                    try masked(block)
+                    position = pieceEnd
+                    return
+                }
                 let sectorLimit = Int((pieceEnd - blockStart + 511) / 512)
                 while position < pieceEnd {
                     let sector = Int((position - blockStart) / 512)
@@ -159,7 +193,7 @@ extension Disk {
                         let host = dataOffset + Int64(position - blockStart)
                         try visit(Extent(start: position, length: runEnd - position, source: .data(layer: index, hostOffset: host)))
                     } else if isDifferencing {
-                        try walk(position..<runEnd, layer: index + 1, visit)
+                        try walk(position..<runEnd, layer: index + 1, masked: masked, visit)
                     } else {
                         try visit(Extent(start: position, length: runEnd - position, source: .zero(layer: index)))
                     }
@@ -169,3 +203,36 @@ extension Disk {
         }
     }
 }
+
+/// Part of an allocated block of a dynamic layer, given whole by ``Disk/walk(_:layer:masked:_:)``:
+/// the sectors whose bits are set are stored at `dataOffset` + (offset in the block); the
+/// others read as zeros.
+struct MaskedBlock {
+    var range: Range<UInt64>
+    var blockStart: UInt64
+    var layer: Int
+    /// The host offset of the block's first data byte.
+    var dataOffset: Int64
+    var bitmap: [UInt8]
+
+    /// The bytes of `range` in sectors whose bits are set.
+    var setBytes: UInt64 {
+        var total: UInt64 = 0
+        var position = range.lowerBound
+        while position < range.upperBound {
+            let sector = Int((position - blockStart) / 512)
+            let sectorEnd = min(blockStart + UInt64(sector + 1) * 512, range.upperBound)
+            // Whole bytes of the bitmap at once where they lie inside the range.
+            if sector & 7 == 0 && blockStart + UInt64(sector + 8) * 512 <= range.upperBound {
+                total += UInt64(bitmap[sector >> 3].nonzeroBitCount) * 512
+                position = blockStart + UInt64(sector + 8) * 512
+                continue
+            }
+            if SectorBitmap.isSet(bitmap, sector: sector) { total += sectorEnd - position }
+            position = sectorEnd
+        }
+        return total
+    }
+}
+
+typealias MaskedBlockVisitor = (MaskedBlock) throws(VHDError) -> Void

@@ -72,4 +72,10 @@ struct ExtentMerger {
         pending = extent
         return last
     }
+
+    /// Hands on the pending extent, if any, and holds none.
+    mutating func flush() -> Extent? {
+        defer { pending = nil }
+        return pending
+    }
 }

@@ -30,12 +30,13 @@ struct ReadAhead: ~Copyable {
     /// alternating bits) are read with one `pread` into one piece, the zeros cleared in the
     /// buffer: such a piece holds data and zeros, and its bytes are the disk's.
     /// `disk` must not be used by `body` (its bitmap cache belongs to the reader thread until
-    /// this returns). `observe`, if given, sees every extent on the reader thread, as walked.
+    /// this returns). `observe`, if given, is told on the reader thread how many bytes of data
+    /// extents (set bitmap bits, stored ranges) each layer gave, as the walk finds them.
     ///
     /// - Throws: ``VHDError`` on a read failure, when `isCancelled` says so, or what `body` throws.
     static func forEachPiece(
         of disk: Disk, in range: Range<UInt64>, chunkSize: Int, boundary: UInt64? = nil,
-        isCancelled: (() -> Bool)? = nil, observe: ((Extent) -> Void)? = nil,
+        isCancelled: (() -> Bool)? = nil, observe: ((_ layer: Int, _ dataBytes: UInt64) -> Void)? = nil,
         _ body: (Piece, UnsafeRawBufferPointer?) throws(VHDError) -> Void
     ) throws(VHDError) {
         try disk.checkRange(range)
@@ -146,12 +147,15 @@ private final class ReadAheadPipe: @unchecked Sendable {
     /// error that stopped it).
     func produce(
         disk: Disk, range: Range<UInt64>, files: [Source], chunkSize: Int, boundary: UInt64?,
-        observe: ((Extent) -> Void)?
+        observe: ((_ layer: Int, _ dataBytes: UInt64) -> Void)?
     ) {
         var packer = PiecePacker(files: files, chunkSize: UInt64(chunkSize), boundary: boundary)
         do throws(VHDError) {
-            try disk.forEachExtent(in: range) { (extent) throws(VHDError) in
-                observe?(extent)
+            try disk.forEachExtent(in: range, masked: { (block) throws(VHDError) in
+                observe?(block.layer, block.setBytes)
+                guard try packer.add(block, to: self) else { throw ReadAheadPipe.stopped }
+            }) { (extent) throws(VHDError) in
+                if case let .data(layer, _) = extent.source { observe?(layer, extent.length) }
                 guard try packer.add(extent, to: self) else { throw ReadAheadPipe.stopped }
             }
             guard try packer.finish(to: self) else { return }
@@ -232,7 +236,7 @@ private struct UncheckedDisk: @unchecked Sendable {
 /// The caller's extent observer, handed to the reader thread, which alone calls it while the
 /// caller waits for pieces, hence `@unchecked`.
 private struct UncheckedObserver: @unchecked Sendable {
-    let observe: ((Extent) -> Void)?
+    let observe: ((_ layer: Int, _ dataBytes: UInt64) -> Void)?
 }
 
 /// Turns the stream of extents into pieces, on the reader thread, holding at most one zero
@@ -249,6 +253,8 @@ private struct PiecePacker {
 
     /// A zero extent longer than this ends a span rather than being read and cleared.
     static let longestGap: UInt64 = 64 << 10
+    /// Adjacent zero extents are joined into one piece up to this length.
+    static let longestZeroPiece: UInt64 = 1 << 30
 
     let files: [ReadAheadPipe.Source]
     let chunkSize: UInt64
@@ -294,6 +300,37 @@ private struct PiecePacker {
         }
     }
 
+    /// Takes a whole allocated block of a dynamic layer: its host holes are zeros whatever
+    /// the bits say (one `lseek` for a block of holes); in its stored parts, runs of set bits
+    /// are data and runs of clear bits zeros. Returns false when the pipe was stopped.
+    mutating func add(_ block: MaskedBlock, to pipe: ReadAheadPipe) throws(VHDError) -> Bool {
+        let hostDelta = block.dataOffset - Int64(block.blockStart)
+        let hostRange = (Int64(block.range.lowerBound) + hostDelta)..<(Int64(block.range.upperBound) + hostDelta)
+        var position = block.range.lowerBound
+        var stopped = false
+        try holeMaps[block.layer].forEachStoredRange(in: hostRange) { stored in
+            guard !stopped else { return }
+            let start = UInt64(stored.lowerBound - hostDelta)
+            let end = UInt64(stored.upperBound - hostDelta)
+            if start > position && !addZeros(position..<start, to: pipe) { stopped = true }
+            position = start
+            let sectorLimit = Int((end - block.blockStart + 511) / 512)
+            while !stopped && position < end {
+                let sector = Int((position - block.blockStart) / 512)
+                let run = SectorBitmap.runLength(block.bitmap, from: sector, limit: sectorLimit)
+                let runEnd = min(block.blockStart + UInt64(sector + run) * 512, end)
+                let added = SectorBitmap.isSet(block.bitmap, sector: sector)
+                    ? addStored(position..<runEnd, file: block.layer, hostDelta: hostDelta, to: pipe)
+                    : addZeros(position..<runEnd, to: pipe)
+                if !added { stopped = true }
+                position = runEnd
+            }
+        }
+        if stopped { return false }
+        if position < block.range.upperBound { return addZeros(position..<block.range.upperBound, to: pipe) }
+        return true
+    }
+
     /// Emits what is held; returns false when the pipe was stopped.
     mutating func finish(to pipe: ReadAheadPipe) throws(VHDError) -> Bool {
         guard flushSpan(to: pipe) else { return false }
@@ -315,6 +352,11 @@ private struct PiecePacker {
                 return true
             }
             guard flushSpan(to: pipe) else { return false }
+        }
+        // Zeros are handed on at least every GiB, so that the caller sees progress and can
+        // cancel while a disk of many allocated blocks over holes is walked.
+        if let held = zeros, held.count >= Self.longestZeroPiece {
+            guard flushZeros(to: pipe) else { return false }
         }
         if let held = zeros {
             zeros = held.lowerBound..<range.upperBound  // pieces come in order, adjacent
