@@ -22,9 +22,14 @@ public enum DiskConversion {
     /// Converts `disk` into `output`.
     ///
     /// - Parameters:
+    ///   - disk: the source, opened with its chain (a chain is flattened).
+    ///   - kind: what to write: raw bytes, a fixed or a dynamic VHD.
+    ///   - output: the new file, still at its temporary path; the caller commits or discards it.
     ///   - size: the new virtual size; nil keeps the source's. Growing adds zeros; shrinking is
     ///     refused when a non-zero byte lies past the new end.
-    ///   - blockSize: the block size of a dynamic output.
+    ///   - blockSize: the block size of a dynamic output, in bytes.
+    ///   - options: progress (virtual bytes done of the total) and cancellation, the read chunk size.
+    /// - Returns: the new virtual size and the bytes read and written.
     /// - Throws: ``VHDError`` on bad sizes, read or write failures, or cancellation.
     public static func convert(
         _ disk: Disk, to kind: ImageKind, output: OutputFile, size: UInt64? = nil,

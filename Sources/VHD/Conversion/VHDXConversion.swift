@@ -12,7 +12,12 @@ public enum VHDXConversion {
     /// Converts `disk` into a VHDX in `output`.
     ///
     /// - Parameters:
+    ///   - disk: the source, opened with its chain (a chain is flattened).
     ///   - fixed: every block allocated (LeaveBlockAllocated) or only those holding data.
+    ///   - output: the new file, still at its temporary path; the caller commits or discards it.
+    ///   - blockSize: the payload block size in bytes (1 MiB to 256 MiB, a power of two).
+    ///   - logicalSectorSize: 512 or 4096 bytes, as the disk presents its sectors.
+    ///   - options: progress (virtual bytes done of the total) and cancellation, the read chunk size.
     ///   - size: the new virtual size; nil keeps the source's. Shrinking is refused when a
     ///     non-zero byte lies past the new end.
     /// - Throws: ``VHDError`` on bad sizes, read or write failures, or cancellation.

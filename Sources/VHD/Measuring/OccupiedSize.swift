@@ -88,15 +88,17 @@ extension OccupiedSize {
     }
 
     /// Measures `disk`: walks its extent map once, as a stream, through the read-ahead engine
-    /// (``ReadAhead``): zero extents and host-file holes are never read; data is read in
+    /// (`ReadAhead`): zero extents and host-file holes are never read; data is read in
     /// chunks of `options.chunkSize` on a second thread and scanned for non-zero granules word
     /// by word. Within a granule, counting stops at its first non-zero byte. Memory does not
     /// grow with the disk.
     ///
     /// - Parameters:
+    ///   - disk: the disk, opened with its chain; ``nonZeroBytes`` is read through the chain.
     ///   - granularity: the granule in which ``nonZeroBytes`` is counted.
     ///   - options: `progress` (virtual bytes done of the virtual size), `isCancelled`,
     ///     `chunkSize` (a multiple of 4096; `zeroGranularity` is not used).
+    /// - Returns: the three figures, with the file's size and what the host allocates to it.
     /// - Throws: ``VHDError`` on a read or stat failure, or ``VHDError/Kind/cancelled``.
     public static func measure(
         _ disk: Disk, granularity: Granularity = .sector, options: CopyOptions = CopyOptions()
