@@ -74,7 +74,7 @@ public enum DiskCheck {
     ///   - locking: lock the disk and its parents ``ImageLock/Mode/shared``, as QEMU's readers
     ///     do: a disk another program writes is refused (``VHDError/Kind/locked(by:)``), a
     ///     parent it writes is a "chain" problem. `false` takes no lock and ignores other
-    ///     programs' (qemu-img's `-U`). A VHDX is locked shared whatever `locking` says.
+    ///     programs' (qemu-img's `-U`), for VHD and VHDX alike.
     /// - Returns: the problems found, in the order of the checks; empty when the disk is clean.
     /// - Throws: ``VHDError`` only when the file cannot be checked at all: it cannot be read,
     ///   it is not a VHD (and `azure` is false), its format is not supported, it is locked, or it
@@ -82,7 +82,9 @@ public enum DiskCheck {
     public static func problems(
         at path: FilePath, azure: Bool = false, options: CopyOptions = CopyOptions(), locking: Bool = true
     ) throws(VHDError) -> [CheckProblem] {
-        if try VHDXCheck.isVHDX(path) { return try VHDXCheck.problems(at: path, azure: azure, options: options) }
+        if try VHDXCheck.isVHDX(path, locking: locking) {
+            return try VHDXCheck.problems(at: path, azure: azure, options: options, locking: locking)
+        }
         let layout: VHDLayout
         do {
             layout = try HostFile.withOpened(at: path, lock: locking) { try VHDLayout(reading: $0, options: OpenOptions(checksumPolicy: .ignore)) }

@@ -4,9 +4,9 @@ import VHDXFormat
 /// `check` of a VHDX: its structure (everything opening verifies), its log, its chain, and
 /// with `azure` what Azure requires (a fixed VHD: the fix is a conversion).
 enum VHDXCheck {
-    static func isVHDX(_ path: FilePath) throws(VHDError) -> Bool {
+    static func isVHDX(_ path: FilePath, locking: Bool = true) throws(VHDError) -> Bool {
         do {
-            return try HostFile.withOpened(at: path) { try ImageFormat.detect($0) } == .vhdx
+            return try HostFile.withOpened(at: path, lock: locking) { try ImageFormat.detect($0) } == .vhdx
         } catch let error as VHDError {
             if case .unsupportedFormat = error.kind { return false }
             throw error
@@ -15,10 +15,10 @@ enum VHDXCheck {
         }
     }
 
-    static func problems(at path: FilePath, azure: Bool, options: CopyOptions) throws(VHDError) -> [CheckProblem] {
+    static func problems(at path: FilePath, azure: Bool, options: CopyOptions, locking: Bool = true) throws(VHDError) -> [CheckProblem] {
         let layout: VHDXLayout
         do {
-            layout = try HostFile.withOpened(at: path) { try VHDXLayout(reading: $0) }
+            layout = try HostFile.withOpened(at: path, lock: locking) { try VHDXLayout(reading: $0) }
         } catch let error as VHDError {
             if case .io = error.kind { throw error }
             return [CheckProblem(check: "structure", message: error.description)]
@@ -34,7 +34,7 @@ enum VHDXCheck {
             }
         }
         do {
-            try Disk.withOpened(at: path, options: DiskOptions(open: OpenOptions(checksumPolicy: .ignore))) { disk in
+            try Disk.withOpened(at: path, options: DiskOptions(open: OpenOptions(checksumPolicy: .ignore), locking: locking)) { disk in
                 for warning in disk.chainWarnings { problems.append(CheckProblem(check: "chain", message: warning)) }
             }
         } catch let error as VHDError {
