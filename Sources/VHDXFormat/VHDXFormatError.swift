@@ -12,6 +12,7 @@ public enum VHDXStructure: String, Sendable, Equatable, CustomStringConvertible 
     case logDescriptor = "log descriptor"
     case logDataSector = "log data sector"
 
+    /// The structure's name in words, e.g. "region table".
     public var description: String { rawValue }
 }
 
@@ -31,6 +32,7 @@ public enum VHDXFormatError: Error, Sendable, Equatable, CustomStringConvertible
     /// The same GUID is listed twice in a table.
     case duplicateEntry(VHDXStructure, VHDXGUID)
 
+    /// A sentence saying what was found, e.g. "header CRC-32C is 0x1A2B3C4D but the bytes give 0x1A2B3C4E".
     public var description: String {
         switch self {
         case let .truncated(structure, needed, available):
