@@ -36,7 +36,7 @@ public struct VHDXHeader: Hashable, Sendable {
     /// Whether the stored checksum matches the computed one.
     public var checksumIsValid: Bool { checksum == computedChecksum }
 
-    /// Makes a version 1 header with log version 0; ``serialized()`` computes the checksum.
+    /// Makes a version 1 header with log version 0; ``serialized(padded:)`` computes the checksum.
     ///
     /// - Parameters:
     ///   - sequenceNumber: Orders the two headers: the valid one with the larger number is current.
