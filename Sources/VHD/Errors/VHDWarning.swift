@@ -33,6 +33,7 @@ public enum VHDWarning: Sendable, Equatable, CustomStringConvertible {
     /// Why Azure would refuse the image as it is.
     case notAzureReady(reason: String)
 
+    /// The warning as a sentence, saying what was found where.
     public var description: String {
         switch self {
         case let .checksumMismatch(structure, offset, stored, computed):
