@@ -42,8 +42,8 @@ public struct VHDXMetadataTable: Hashable, Sendable {
         public var length: UInt32
         /// Whether the item is a user item rather than a system item. Bit 0 of the flags at offset 24.
         public var isUser: Bool
-        /// Whether the item describes the virtual disk rather than this file, so it is not copied
-        /// to a new differencing child. Bit 1 of the flags at offset 24.
+        /// Whether the item is virtual disk metadata (such as the virtual disk size) rather than
+        /// metadata of this file (such as the file parameters). Bit 1 of the flags at offset 24.
         public var isVirtualDisk: Bool
         /// Whether a reader that does not know the item must refuse the file. Bit 2 of the flags at offset 24.
         public var isRequired: Bool
