@@ -30,9 +30,10 @@ public struct OccupiedSize: Sendable, Equatable {
     public var fileSize: UInt64
     /// What the host filesystem allocates to that file: st_blocks x 512.
     public var hostAllocatedBytes: UInt64
-    /// What the container backs with storage, in bytes (see above).
+    /// What the container backs with storage, in bytes (see ``OccupiedSize``).
     public var allocatedBytes: UInt64
-    /// The sectors whose bitmap bits are set in the disk's own file, times 512; nil for fixed and raw disks.
+    /// Bytes of the sectors whose bits are set in the disk's own sector bitmaps; nil unless the
+    /// disk is a dynamic or differencing VHD.
     public var writtenBytes: UInt64?
     /// Bytes of the granules holding a non-zero byte, read through the whole chain: what snapshots are billed on.
     public var nonZeroBytes: UInt64
@@ -46,8 +47,8 @@ public struct OccupiedSize: Sendable, Equatable {
     ///   - fileSize: The size of the disk's file in bytes.
     ///   - hostAllocatedBytes: What the host filesystem allocates to that file, in bytes.
     ///   - allocatedBytes: What the container backs with storage, in bytes.
-    ///   - writtenBytes: Bytes of the sectors marked in the disk's own sector bitmaps; nil for
-    ///     fixed and raw disks.
+    ///   - writtenBytes: Bytes of the sectors marked in the disk's own sector bitmaps; nil unless
+    ///     the disk is a dynamic or differencing VHD.
     ///   - nonZeroBytes: Bytes of the granules holding a non-zero byte.
     ///   - granularity: The granule size in bytes.
     public init(
