@@ -16,8 +16,8 @@ import Darwin
 ///   file's stored ranges inside the virtual disk (SEEK_DATA); a dynamic or differencing disk:
 ///   the blocks allocated in the disk's own file (not its parents') times the block size.
 /// - ``writtenBytes``: the sectors whose bits are set in the disk's own sector bitmaps (inside
-///   the virtual size) times 512; nil for fixed and raw disks. Like ``allocatedBytes``, this is
-///   the layer's own figure: a differencing disk's parents are not counted. QEMU sets every bit
+///   the virtual size) times 512; nil for fixed and raw disks and for VHDX. Like
+///   ``allocatedBytes``, this is the layer's own figure: a differencing disk's parents are not counted. QEMU sets every bit
 ///   of a block it allocates, so this figure is never trusted alone.
 /// - ``nonZeroBytes``: the bytes of the granules (aligned to the start of the disk; the last one
 ///   may be short) that hold a non-zero byte, read through the whole chain. This is the
