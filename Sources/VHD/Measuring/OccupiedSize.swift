@@ -17,8 +17,8 @@ import Darwin
 ///   the blocks allocated in the disk's own file (not its parents') times the block size.
 /// - ``writtenBytes``: the sectors whose bits are set in the disk's own sector bitmaps (inside
 ///   the virtual size) times 512; nil for fixed and raw disks and for VHDX. Like
-///   ``allocatedBytes``, this is the layer's own figure: a differencing disk's parents are not counted. QEMU sets every bit
-///   of a block it allocates, so this figure is never trusted alone.
+///   ``allocatedBytes``, this is the layer's own figure: a differencing disk's parents are not
+///   counted. QEMU sets every bit of a block it allocates, so this figure is never trusted alone.
 /// - ``nonZeroBytes``: the bytes of the granules (aligned to the start of the disk; the last one
 ///   may be short) that hold a non-zero byte, read through the whole chain. This is the
 ///   occupied size that snapshots are billed on (at 512 bytes, the page of Azure page blobs).
