@@ -1,7 +1,10 @@
 /// A gallery image version's storage account types, as `az sig` names them.
 public enum StorageAccountType: String, Sendable, Equatable, CaseIterable, Codable {
+    /// Standard HDD storage, locally redundant.
     case standardLRS = "Standard_LRS"
+    /// Standard HDD storage, zone redundant.
     case standardZRS = "Standard_ZRS"
+    /// Premium SSD storage, locally redundant.
     case premiumLRS = "Premium_LRS"
 
     /// The type named `text`, compared case-insensitively (`standard_lrs` is Standard_LRS).
@@ -190,11 +193,12 @@ public enum SnapshotCostError: Error, Sendable, Equatable, CustomStringConvertib
     case replicaCountOutOfRange(Int, region: String?)
     /// The same region twice (as first written, as written again).
     case duplicateRegion(String, String)
+    /// No target region was given.
     case noRegions
     /// A figure that does not fit in 64 bits.
     case overflow
 
-    /// A sentence saying what is wrong with the argument and what is expected.
+    /// A sentence saying what is wrong and, for an argument, what is expected.
     public var description: String {
         let types = StorageAccountType.allCases.map(\.rawValue).joined(separator: ", ")
         switch self {

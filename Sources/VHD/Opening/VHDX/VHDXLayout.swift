@@ -20,6 +20,7 @@ public struct VHDXLayout: Sendable, Equatable {
 
     /// The kind of disk the file parameters' flags describe.
     public enum DiskKind: String, Sendable, Equatable {
+        /// Fixed (LeaveBlockAllocated), dynamic (neither flag) or differencing (HasParent).
         case fixed, dynamic, differencing
     }
 

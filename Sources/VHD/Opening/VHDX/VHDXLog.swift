@@ -32,7 +32,9 @@ public enum VHDXLog {
     public struct Replay: Sendable, Equatable {
         /// One write of the replay, at an absolute file offset.
         public enum Write: Sendable, Equatable {
+            /// `bytes` (4 KiB from a data descriptor) written at file offset `offset`.
             case data(offset: Int64, bytes: [UInt8])
+            /// `length` zero bytes written at file offset `offset`.
             case zero(offset: Int64, length: Int64)
 
             var range: Range<Int64> {
