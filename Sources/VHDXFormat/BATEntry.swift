@@ -66,6 +66,10 @@ public struct VHDXBATEntry: Hashable, Sendable {
 
     /// Decodes `count` entries in one pass over `bytes`.
     ///
+    /// - Parameters:
+    ///   - bytes: The table as stored, 8 bytes per entry, little-endian.
+    ///   - count: The number of entries to decode, e.g. ``VHDXGeometry/entryCount``.
+    /// - Returns: The entries' raw values, in table order.
     /// - Throws: ``VHDXFormatError/truncated(_:needed:available:)`` if fewer than 8 x `count`
     ///   bytes are there.
     public static func entries(parsing bytes: RawSpan, count: Int) throws(VHDXFormatError) -> [UInt64] {

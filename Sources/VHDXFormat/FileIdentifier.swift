@@ -20,6 +20,7 @@ public struct VHDXFileIdentifier: Hashable, Sendable {
 
     /// Parses the identifier from the first bytes of a file.
     ///
+    /// - Parameter bytes: At least 264 bytes from file offset 0.
     /// - Throws: ``VHDXFormatError`` if fewer than 264 bytes are given or the signature is wrong.
     public init(parsing bytes: RawSpan) throws(VHDXFormatError) {
         guard bytes.byteCount >= Self.size else { throw .truncated(.fileIdentifier, needed: Self.size, available: bytes.byteCount) }

@@ -29,6 +29,9 @@ public struct VHDXFileParameters: Hashable, Sendable {
         self.hasParent = hasParent
     }
 
+    /// Parses the file parameters item.
+    ///
+    /// - Parameter bytes: The item's bytes, at least 8.
     /// - Throws: ``VHDXFormatError`` if short or the block size is not a power of two from
     ///   1 MiB to 256 MiB.
     public init(parsing bytes: RawSpan) throws(VHDXFormatError) {
@@ -68,6 +71,10 @@ public enum VHDXMetadataValue {
 
     /// The virtual disk size item: a multiple of the logical sector size, at most 64 TiB.
     ///
+    /// - Parameters:
+    ///   - bytes: The item's bytes, at least 8: the size stored little-endian at offset 0.
+    ///   - logicalSectorSize: The logical sector size in bytes the size must be a multiple of.
+    /// - Returns: The virtual disk size in bytes.
     /// - Throws: ``VHDXFormatError`` if short, zero, above 64 TiB or not a whole number of sectors.
     public static func virtualDiskSize(parsing bytes: RawSpan, logicalSectorSize: UInt32) throws(VHDXFormatError) -> UInt64 {
         guard bytes.byteCount >= 8 else { throw .truncated(.metadataItem, needed: 8, available: bytes.byteCount) }
@@ -80,6 +87,12 @@ public enum VHDXMetadataValue {
     }
 
     /// A sector size item (logical or physical): 512 or 4096.
+    ///
+    /// - Parameters:
+    ///   - bytes: The item's bytes, at least 4: the size stored little-endian at offset 0.
+    ///   - field: The item's name, used in the error message.
+    /// - Returns: The sector size in bytes: 512 or 4096.
+    /// - Throws: ``VHDXFormatError`` if short or the size is neither 512 nor 4096.
     public static func sectorSize(parsing bytes: RawSpan, field: String) throws(VHDXFormatError) -> UInt32 {
         guard bytes.byteCount >= 4 else { throw .truncated(.metadataItem, needed: 4, available: bytes.byteCount) }
         let size = bytes.littleEndian(UInt32.self, at: 0)
@@ -90,6 +103,10 @@ public enum VHDXMetadataValue {
     }
 
     /// The virtual disk id item (the SCSI page 83 identifier).
+    ///
+    /// - Parameter bytes: The item's bytes, at least 16.
+    /// - Returns: The GUID stored at offset 0 of the item.
+    /// - Throws: ``VHDXFormatError`` if fewer than 16 bytes are given.
     public static func virtualDiskId(parsing bytes: RawSpan) throws(VHDXFormatError) -> VHDXGUID {
         guard bytes.byteCount >= 16 else { throw .truncated(.metadataItem, needed: 16, available: bytes.byteCount) }
         return bytes.guid(at: 0)

@@ -49,6 +49,9 @@ public struct VHDXLogEntry: Hashable, Sendable {
 
     /// Reads only the header fields (64 bytes), to find entries while scanning the log.
     ///
+    /// - Parameter bytes: At least 64 bytes from the start of an entry.
+    /// - Returns: The entry length (offset 8), tail (12), sequence number (16), descriptor count
+    ///   (24) and log GUID (32).
     /// - Throws: ``VHDXFormatError`` if short or the signature is wrong, or the entry length is
     ///   not a positive multiple of 4 KiB.
     public static func header(parsing bytes: RawSpan) throws(VHDXFormatError) -> (entryLength: UInt32, tail: UInt32, sequenceNumber: UInt64, descriptorCount: UInt32, logGUID: VHDXGUID) {

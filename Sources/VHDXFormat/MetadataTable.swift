@@ -84,6 +84,7 @@ public struct VHDXMetadataTable: Hashable, Sendable {
 
     /// Parses the table.
     ///
+    /// - Parameter bytes: At least 64 KiB from the start of the metadata region.
     /// - Throws: ``VHDXFormatError`` if the bytes are short, the signature is wrong, there are
     ///   more than 2047 entries, an item is listed twice, or an item starts inside the table.
     public init(parsing bytes: RawSpan) throws(VHDXFormatError) {

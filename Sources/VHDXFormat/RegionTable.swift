@@ -73,6 +73,10 @@ public struct VHDXRegionTable: Hashable, Sendable {
 
     /// Parses a region table.
     ///
+    /// - Parameters:
+    ///   - bytes: At least 64 KiB from the table's file offset.
+    ///   - checksumPolicy: `.verify` to refuse a wrong checksum, `.ignore` to record it in
+    ///     ``checksum`` and ``computedChecksum`` and go on.
     /// - Throws: ``VHDXFormatError`` if the bytes are short, the signature or checksum is wrong,
     ///   there are more than 2047 entries, a GUID is listed twice, or a region is not 1 MiB-aligned.
     public init(parsing bytes: RawSpan, checksumPolicy: VHDXChecksumPolicy = .verify) throws(VHDXFormatError) {

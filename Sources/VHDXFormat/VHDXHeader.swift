@@ -63,6 +63,10 @@ public struct VHDXHeader: Hashable, Sendable {
 
     /// Parses a header.
     ///
+    /// - Parameters:
+    ///   - bytes: At least 4 KiB from the header's file offset.
+    ///   - checksumPolicy: `.verify` to refuse a wrong checksum, `.ignore` to record it in
+    ///     ``checksum`` and ``computedChecksum`` and go on.
     /// - Throws: ``VHDXFormatError`` if the bytes are short, the signature is wrong, the
     ///   checksum is wrong (unless `checksumPolicy` is `.ignore`), the version is not 1, or the
     ///   log's offset or length is not a multiple of 1 MiB.

@@ -52,6 +52,9 @@ public struct VHDXParentLocator: Hashable, Sendable {
     /// The parent's data write GUID the child was made against ("parent_linkage").
     public var parentLinkage: VHDXGUID? { self["parent_linkage"].flatMap { VHDXGUID(String($0.drop { $0 == "{" }.prefix(36))) } }
 
+    /// Parses the parent locator item.
+    ///
+    /// - Parameter bytes: The item's bytes.
     /// - Throws: ``VHDXFormatError`` if the item is short, a key or value lies outside it, or a
     ///   key is empty or repeated.
     public init(parsing bytes: RawSpan) throws(VHDXFormatError) {
