@@ -20,6 +20,7 @@ public struct VHDXBATEntry: Hashable, Sendable {
         /// Differencing only: the sector bitmap says which sectors are stored here.
         case partiallyPresent = 7
 
+        /// The state's name in words, e.g. "fully present".
         public var description: String {
             switch self {
             case .notPresent: "not present"
@@ -35,8 +36,17 @@ public struct VHDXBATEntry: Hashable, Sendable {
     /// The 64 bits as stored (little-endian in the file).
     public var rawValue: UInt64
 
+    /// Wraps an entry's 64 bits as read from the table.
+    ///
+    /// - Parameter rawValue: The entry, already converted from little-endian.
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
+    /// Builds an entry from a state and a file offset in MiB.
+    ///
+    /// - Parameters:
+    ///   - state: The state to store in bits 0-2; only its low 3 bits are kept.
+    ///   - fileOffsetInMiB: Where the block starts in the file, in MiB, stored in bits 20-63;
+    ///     it must be below 2^44.
     public init(state: UInt8, fileOffsetInMiB: UInt64) {
         rawValue = UInt64(state & 7) | (fileOffsetInMiB << 20)
     }
@@ -56,6 +66,10 @@ public struct VHDXBATEntry: Hashable, Sendable {
 
     /// Decodes `count` entries in one pass over `bytes`.
     ///
+    /// - Parameters:
+    ///   - bytes: The table as stored, 8 bytes per entry, little-endian.
+    ///   - count: The number of entries to decode, e.g. ``VHDXGeometry/entryCount``.
+    /// - Returns: The entries' raw values, in table order.
     /// - Throws: ``VHDXFormatError/truncated(_:needed:available:)`` if fewer than 8 x `count`
     ///   bytes are there.
     public static func entries(parsing bytes: RawSpan, count: Int) throws(VHDXFormatError) -> [UInt64] {
@@ -90,11 +104,22 @@ public struct VHDXBATEntry: Hashable, Sendable {
 
 /// The sizes that follow from the file parameters: chunk ratio and table lengths (MS-VHDX 2.5).
 public struct VHDXGeometry: Hashable, Sendable {
+    /// The size of the virtual disk in bytes (the virtual disk size metadata item).
     public var virtualSize: UInt64
+    /// The payload block size in bytes (file parameters): a power of two from 1 MiB to 256 MiB.
     public var blockSize: UInt32
+    /// The logical sector size in bytes (the logical sector size metadata item): 512 or 4096.
     public var logicalSectorSize: UInt32
+    /// Whether the disk is differencing (the HasParent flag of the file parameters).
     public var hasParent: Bool
 
+    /// Collects the parameters the table's layout depends on.
+    ///
+    /// - Parameters:
+    ///   - virtualSize: The virtual disk size in bytes.
+    ///   - blockSize: The payload block size in bytes; must not be zero.
+    ///   - logicalSectorSize: The logical sector size in bytes (512 or 4096).
+    ///   - hasParent: Whether the disk is differencing.
     public init(virtualSize: UInt64, blockSize: UInt32, logicalSectorSize: UInt32, hasParent: Bool) {
         self.virtualSize = virtualSize
         self.blockSize = blockSize

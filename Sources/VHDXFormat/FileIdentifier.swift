@@ -13,10 +13,14 @@ public struct VHDXFileIdentifier: Hashable, Sendable {
     /// The creator application, e.g. "Microsoft Windows 10.0.18363.0". Stored at offset 8.
     public var creator: String
 
+    /// Makes an identifier naming the application that creates the file.
+    ///
+    /// - Parameter creator: The creator text; ``serialized()`` keeps its first 127 UTF-16 units.
     public init(creator: String) { self.creator = creator }
 
     /// Parses the identifier from the first bytes of a file.
     ///
+    /// - Parameter bytes: At least 264 bytes from file offset 0.
     /// - Throws: ``VHDXFormatError`` if fewer than 264 bytes are given or the signature is wrong.
     public init(parsing bytes: RawSpan) throws(VHDXFormatError) {
         guard bytes.byteCount >= Self.size else { throw .truncated(.fileIdentifier, needed: Self.size, available: bytes.byteCount) }
@@ -25,6 +29,10 @@ public struct VHDXFileIdentifier: Hashable, Sendable {
         creator = bytes.utf16LittleEndian(at: 8, count: 256)
     }
 
+    /// Parses the identifier from the first bytes of a file held in an array.
+    ///
+    /// - Parameter bytes: At least 264 bytes from file offset 0.
+    /// - Throws: ``VHDXFormatError`` if fewer than 264 bytes are given or the signature is wrong.
     public init(parsing bytes: [UInt8]) throws(VHDXFormatError) { self = try Self(parsing: bytes.span.bytes) }
 
     /// The identifier as stored: 64 KiB, zero-padded; a creator longer than 127 UTF-16 units is cut.

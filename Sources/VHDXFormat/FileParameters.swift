@@ -3,20 +3,35 @@
 /// Offset 0: block size (a power of two from 1 MiB to 256 MiB) · offset 4: flags, bit 0
 /// LeaveBlockAllocated (a fixed disk: blocks stay allocated), bit 1 HasParent (differencing).
 public struct VHDXFileParameters: Hashable, Sendable {
+    /// Bytes of the item: the block size and the flags.
     public static let size = 8
+    /// The smallest block size the specification allows: 1 MiB.
     public static let minimumBlockSize: UInt32 = 1 << 20
+    /// The largest block size the specification allows: 256 MiB.
     public static let maximumBlockSize: UInt32 = 256 << 20
 
+    /// Bytes of each payload block, a power of two from 1 MiB to 256 MiB. Stored little-endian at offset 0 of the item.
     public var blockSize: UInt32
+    /// Whether blocks stay allocated once written, as in a fixed disk. Bit 0 of the flags at offset 4.
     public var leaveBlockAllocated: Bool
+    /// Whether the disk is differencing and has a parent locator item. Bit 1 of the flags at offset 4.
     public var hasParent: Bool
 
+    /// Makes file parameters from their values, unchecked.
+    ///
+    /// - Parameters:
+    ///   - blockSize: Bytes of each payload block, a power of two from 1 MiB to 256 MiB.
+    ///   - leaveBlockAllocated: Whether blocks stay allocated (a fixed disk).
+    ///   - hasParent: Whether the disk is differencing.
     public init(blockSize: UInt32, leaveBlockAllocated: Bool, hasParent: Bool) {
         self.blockSize = blockSize
         self.leaveBlockAllocated = leaveBlockAllocated
         self.hasParent = hasParent
     }
 
+    /// Parses the file parameters item.
+    ///
+    /// - Parameter bytes: The item's bytes, at least 8.
     /// - Throws: ``VHDXFormatError`` if short or the block size is not a power of two from
     ///   1 MiB to 256 MiB.
     public init(parsing bytes: RawSpan) throws(VHDXFormatError) {
@@ -30,8 +45,16 @@ public struct VHDXFileParameters: Hashable, Sendable {
         }
     }
 
+    /// Parses the item from an array.
+    ///
+    /// - Parameter bytes: The item's bytes, at least 8.
+    /// - Throws: ``VHDXFormatError`` if short or the block size is not a power of two from
+    ///   1 MiB to 256 MiB.
     public init(parsing bytes: [UInt8]) throws(VHDXFormatError) { self = try Self(parsing: bytes.span.bytes) }
 
+    /// The item as stored: 8 bytes, little-endian.
+    ///
+    /// - Returns: The block size at offset 0 and the flags at offset 4.
     public func serialized() -> [UInt8] {
         var writer = LittleEndianWriter(count: Self.size)
         writer.set(blockSize, at: 0)
@@ -48,6 +71,10 @@ public enum VHDXMetadataValue {
 
     /// The virtual disk size item: a multiple of the logical sector size, at most 64 TiB.
     ///
+    /// - Parameters:
+    ///   - bytes: The item's bytes, at least 8: the size stored little-endian at offset 0.
+    ///   - logicalSectorSize: The logical sector size in bytes the size must be a multiple of.
+    /// - Returns: The virtual disk size in bytes.
     /// - Throws: ``VHDXFormatError`` if short, zero, above 64 TiB or not a whole number of sectors.
     public static func virtualDiskSize(parsing bytes: RawSpan, logicalSectorSize: UInt32) throws(VHDXFormatError) -> UInt64 {
         guard bytes.byteCount >= 8 else { throw .truncated(.metadataItem, needed: 8, available: bytes.byteCount) }
@@ -60,6 +87,12 @@ public enum VHDXMetadataValue {
     }
 
     /// A sector size item (logical or physical): 512 or 4096.
+    ///
+    /// - Parameters:
+    ///   - bytes: The item's bytes, at least 4: the size stored little-endian at offset 0.
+    ///   - field: The item's name, used in the error message.
+    /// - Returns: The sector size in bytes: 512 or 4096.
+    /// - Throws: ``VHDXFormatError`` if short or the size is neither 512 nor 4096.
     public static func sectorSize(parsing bytes: RawSpan, field: String) throws(VHDXFormatError) -> UInt32 {
         guard bytes.byteCount >= 4 else { throw .truncated(.metadataItem, needed: 4, available: bytes.byteCount) }
         let size = bytes.littleEndian(UInt32.self, at: 0)
@@ -70,6 +103,10 @@ public enum VHDXMetadataValue {
     }
 
     /// The virtual disk id item (the SCSI page 83 identifier).
+    ///
+    /// - Parameter bytes: The item's bytes, at least 16.
+    /// - Returns: The GUID stored at offset 0 of the item.
+    /// - Throws: ``VHDXFormatError`` if fewer than 16 bytes are given.
     public static func virtualDiskId(parsing bytes: RawSpan) throws(VHDXFormatError) -> VHDXGUID {
         guard bytes.byteCount >= 16 else { throw .truncated(.metadataItem, needed: 16, available: bytes.byteCount) }
         return bytes.guid(at: 0)
@@ -80,10 +117,22 @@ public enum VHDXMetadataValue {
         try virtualDiskSize(parsing: bytes.span.bytes, logicalSectorSize: logicalSectorSize)
     }
 
+    /// Parses a sector size item (logical or physical) from an array.
+    ///
+    /// - Parameters:
+    ///   - bytes: The item's bytes, at least 4.
+    ///   - field: The item's name, used in the error message.
+    /// - Returns: The sector size in bytes: 512 or 4096.
+    /// - Throws: ``VHDXFormatError`` if short or the size is neither 512 nor 4096.
     public static func sectorSize(parsing bytes: [UInt8], field: String) throws(VHDXFormatError) -> UInt32 {
         try sectorSize(parsing: bytes.span.bytes, field: field)
     }
 
+    /// Parses the virtual disk id item from an array.
+    ///
+    /// - Parameter bytes: The item's bytes, at least 16.
+    /// - Returns: The GUID stored at offset 0 of the item.
+    /// - Throws: ``VHDXFormatError`` if fewer than 16 bytes are given.
     public static func virtualDiskId(parsing bytes: [UInt8]) throws(VHDXFormatError) -> VHDXGUID {
         try virtualDiskId(parsing: bytes.span.bytes)
     }

@@ -9,7 +9,9 @@
 public struct VHDXLogEntry: Hashable, Sendable {
     /// "loge" read as a little-endian integer.
     public static let signature: UInt32 = 0x6567_6F6C
+    /// Bytes of an entry's header, before the descriptors.
     public static let headerSize = 64
+    /// Bytes of a log sector: entries, descriptor areas and data sectors are whole multiples of it.
     public static let sectorSize = 4096
 
     /// A write the entry makes to the file when it is replayed.
@@ -25,15 +27,21 @@ public struct VHDXLogEntry: Hashable, Sendable {
         static let dataSectorSignature: UInt32 = 0x6174_6164  // "data"
     }
 
+    /// The CRC-32C of the whole entry, computed with this field as zero. Stored little-endian at offset 4.
     public var checksum: UInt32
+    /// Bytes of the entry, a multiple of 4 KiB. Stored little-endian at offset 8.
     public var entryLength: UInt32
+    /// Offset in the log, in bytes, of the first entry of this entry's sequence. Stored little-endian at offset 12.
     public var tail: UInt32
+    /// Grows by one from each entry to the next in a sequence. Stored little-endian at offset 16.
     public var sequenceNumber: UInt64
+    /// Must equal the header's ``VHDXHeader/logGUID`` for the entry to be replayed. Stored at offset 32.
     public var logGUID: VHDXGUID
     /// The file size that was flushed when the entry was written.
     public var flushedFileOffset: UInt64
     /// The file size the log's writes need.
     public var lastFileOffset: UInt64
+    /// The writes, in stored order: descriptors from offset 64, 32 bytes each.
     public var descriptors: [Descriptor]
 
     /// Bytes of header and descriptors, rounded up to whole 4 KiB sectors.
@@ -41,6 +49,9 @@ public struct VHDXLogEntry: Hashable, Sendable {
 
     /// Reads only the header fields (64 bytes), to find entries while scanning the log.
     ///
+    /// - Parameter bytes: At least 64 bytes from the start of an entry.
+    /// - Returns: The entry length (offset 8), tail (12), sequence number (16), descriptor count
+    ///   (24) and log GUID (32).
     /// - Throws: ``VHDXFormatError`` if short or the signature is wrong, or the entry length is
     ///   not a positive multiple of 4 KiB.
     public static func header(parsing bytes: RawSpan) throws(VHDXFormatError) -> (entryLength: UInt32, tail: UInt32, sequenceNumber: UInt64, descriptorCount: UInt32, logGUID: VHDXGUID) {
@@ -120,6 +131,10 @@ public struct VHDXLogEntry: Hashable, Sendable {
         self.descriptors = descriptors
     }
 
+    /// Parses an entry from an array.
+    ///
+    /// - Parameter bytes: The entry's bytes, starting at its header.
+    /// - Throws: ``VHDXFormatError`` if the bytes do not hold a valid entry.
     public init(parsing bytes: [UInt8]) throws(VHDXFormatError) { self = try Self(parsing: bytes.span.bytes) }
 
     /// The 4 KiB a data descriptor writes: its leading 8 bytes, bytes 8..<4092 of its data

@@ -7,14 +7,22 @@
 public struct VHDXMetadataTable: Hashable, Sendable {
     /// "metadata" read as a little-endian integer.
     public static let signature: UInt64 = 0x6174_6164_6174_656D
+    /// Bytes of the table: 64 KiB at the start of the metadata region.
     public static let size = 64 << 10
+    /// The most entries the table can hold.
     public static let maximumEntryCount = 2047
 
+    /// The item id of the file parameters (block size, flags).
     public static let fileParametersGUID = VHDXGUID("CAA16737-FA36-4D43-B3B6-33F0AA44E76B")!
+    /// The item id of the virtual disk size.
     public static let virtualDiskSizeGUID = VHDXGUID("2FA54224-CD1B-4876-B211-5DBED83BF4B8")!
+    /// The item id of the virtual disk id.
     public static let virtualDiskIdGUID = VHDXGUID("BECA12AB-B2E6-4523-93EF-C309E000C746")!
+    /// The item id of the logical sector size.
     public static let logicalSectorSizeGUID = VHDXGUID("8141BF1D-A96F-4709-BA47-F233A8FAAB5F")!
+    /// The item id of the physical sector size.
     public static let physicalSectorSizeGUID = VHDXGUID("CDA348C7-445D-4471-9CC9-E9885251C556")!
+    /// The item id of the parent locator (differencing disks only).
     public static let parentLocatorGUID = VHDXGUID("A8D35F2D-B30B-454D-ABF7-D3D84834AB0C")!
 
     /// The system items this reader knows; an unknown item marked required must be refused.
@@ -24,15 +32,32 @@ public struct VHDXMetadataTable: Hashable, Sendable {
         physicalSectorSizeGUID: "physical sector size", parentLocatorGUID: "parent locator",
     ]
 
+    /// One 32-byte entry of the table: where an item lies in the metadata region and its flags.
     public struct Entry: Hashable, Sendable {
+        /// The item's GUID. Stored at offset 0 of the entry.
         public var itemId: VHDXGUID
         /// Offset from the start of the metadata region.
         public var offset: UInt32
+        /// Bytes of the item, 0 for an empty one. Stored little-endian at offset 20 of the entry.
         public var length: UInt32
+        /// Whether the item is a user item rather than a system item. Bit 0 of the flags at offset 24.
         public var isUser: Bool
+        /// Whether the item is virtual disk metadata (such as the virtual disk size) rather than
+        /// metadata of this file (such as the file parameters). Bit 1 of the flags at offset 24.
         public var isVirtualDisk: Bool
+        /// Whether a reader that does not know the item must refuse the file. Bit 2 of the flags at offset 24.
         public var isRequired: Bool
 
+        /// Makes an entry from its values, unchecked.
+        ///
+        /// - Parameters:
+        ///   - itemId: The item's GUID.
+        ///   - offset: Offset of the item from the start of the metadata region, at least 64 KiB
+        ///     (or 0 with `length` 0).
+        ///   - length: Bytes of the item.
+        ///   - isUser: Whether it is a user item.
+        ///   - isVirtualDisk: Whether it describes the virtual disk rather than the file.
+        ///   - isRequired: Whether a reader that does not know it must refuse the file.
         public init(itemId: VHDXGUID, offset: UInt32, length: UInt32, isUser: Bool = false, isVirtualDisk: Bool, isRequired: Bool = true) {
             self.itemId = itemId
             self.offset = offset
@@ -46,8 +71,12 @@ public struct VHDXMetadataTable: Hashable, Sendable {
         public var knownName: String? { VHDXMetadataTable.knownItems[itemId] }
     }
 
+    /// The entries in stored order, from offset 32 of the table.
     public var entries: [Entry]
 
+    /// Makes a table from its entries, unchecked.
+    ///
+    /// - Parameter entries: At most 2047 entries, each item listed once.
     public init(entries: [Entry]) { self.entries = entries }
 
     /// The system item with `guid`, if listed.
@@ -55,6 +84,7 @@ public struct VHDXMetadataTable: Hashable, Sendable {
 
     /// Parses the table.
     ///
+    /// - Parameter bytes: At least 64 KiB from the start of the metadata region.
     /// - Throws: ``VHDXFormatError`` if the bytes are short, the signature is wrong, there are
     ///   more than 2047 entries, an item is listed twice, or an item starts inside the table.
     public init(parsing bytes: RawSpan) throws(VHDXFormatError) {
@@ -84,6 +114,11 @@ public struct VHDXMetadataTable: Hashable, Sendable {
         self.entries = entries
     }
 
+    /// Parses the table from an array.
+    ///
+    /// - Parameter bytes: At least 64 KiB from the start of the metadata region.
+    /// - Throws: ``VHDXFormatError`` if the bytes are short, the signature is wrong, there are
+    ///   more than 2047 entries, an item is listed twice, or an item starts inside the table.
     public init(parsing bytes: [UInt8]) throws(VHDXFormatError) { self = try Self(parsing: bytes.span.bytes) }
 
     /// The table as stored: 64 KiB.

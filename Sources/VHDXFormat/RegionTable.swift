@@ -6,15 +6,20 @@
 public struct VHDXRegionTable: Hashable, Sendable {
     /// "regi" read as a little-endian integer.
     public static let signature: UInt32 = 0x6967_6572
+    /// Bytes of each copy of the table, covered by its checksum: 64 KiB.
     public static let size = 64 << 10
+    /// File offsets of the two copies: 192 KiB and 256 KiB.
     public static let offsets: [Int64] = [192 << 10, 256 << 10]
+    /// The most entries the table can hold.
     public static let maximumEntryCount = 2047
     /// The BAT region's GUID.
     public static let batGUID = VHDXGUID("2DC27766-F623-4200-9D64-115E9BFD4A08")!
     /// The metadata region's GUID.
     public static let metadataGUID = VHDXGUID("8B7CA206-4790-4B9A-B8FE-575F050F886E")!
 
+    /// One 32-byte entry of the table: a region's GUID, place and flag.
     public struct Entry: Hashable, Sendable {
+        /// The region's GUID, e.g. ``VHDXRegionTable/batGUID``. Stored at offset 0 of the entry.
         public var guid: VHDXGUID
         /// File offset of the region, a multiple of 1 MiB, at least 1 MiB.
         public var fileOffset: UInt64
@@ -23,6 +28,13 @@ public struct VHDXRegionTable: Hashable, Sendable {
         /// A reader that does not know a required region must not open the file.
         public var isRequired: Bool
 
+        /// Makes an entry from its values, unchecked.
+        ///
+        /// - Parameters:
+        ///   - guid: The region's GUID.
+        ///   - fileOffset: File offset of the region in bytes, a multiple of 1 MiB, at least 1 MiB.
+        ///   - length: Bytes of the region, a multiple of 1 MiB.
+        ///   - isRequired: Whether a reader that does not know the region must refuse the file.
         public init(guid: VHDXGUID, fileOffset: UInt64, length: UInt32, isRequired: Bool) {
             self.guid = guid
             self.fileOffset = fileOffset
@@ -37,12 +49,19 @@ public struct VHDXRegionTable: Hashable, Sendable {
         }
     }
 
+    /// The CRC-32C stored little-endian at offset 4 (0 for a table built in memory).
     public var checksum: UInt32
+    /// The CRC-32C of the bytes parsed (0 for a table built in memory).
     public var computedChecksum: UInt32
+    /// The entries in stored order, from offset 16 of the table.
     public var entries: [Entry]
 
+    /// Whether the stored checksum matches the computed one.
     public var checksumIsValid: Bool { checksum == computedChecksum }
 
+    /// Makes a table from its entries, unchecked; ``serialized()`` computes the checksum.
+    ///
+    /// - Parameter entries: At most 2047 entries, each GUID listed once.
     public init(entries: [Entry]) {
         self.entries = entries
         checksum = 0
@@ -54,6 +73,10 @@ public struct VHDXRegionTable: Hashable, Sendable {
 
     /// Parses a region table.
     ///
+    /// - Parameters:
+    ///   - bytes: At least 64 KiB from the table's file offset.
+    ///   - checksumPolicy: `.verify` to refuse a wrong checksum, `.ignore` to record it in
+    ///     ``checksum`` and ``computedChecksum`` and go on.
     /// - Throws: ``VHDXFormatError`` if the bytes are short, the signature or checksum is wrong,
     ///   there are more than 2047 entries, a GUID is listed twice, or a region is not 1 MiB-aligned.
     public init(parsing bytes: RawSpan, checksumPolicy: VHDXChecksumPolicy = .verify) throws(VHDXFormatError) {
@@ -88,6 +111,14 @@ public struct VHDXRegionTable: Hashable, Sendable {
         self.entries = entries
     }
 
+    /// Parses a region table from an array.
+    ///
+    /// - Parameters:
+    ///   - bytes: At least 64 KiB from the table's file offset.
+    ///   - checksumPolicy: `.verify` to refuse a wrong checksum, `.ignore` to record it in
+    ///     ``checksum`` and ``computedChecksum`` and go on.
+    /// - Throws: ``VHDXFormatError`` if the bytes are short, the signature or checksum is wrong,
+    ///   there are more than 2047 entries, a GUID is listed twice, or a region is not 1 MiB-aligned.
     public init(parsing bytes: [UInt8], checksumPolicy: VHDXChecksumPolicy = .verify) throws(VHDXFormatError) {
         self = try Self(parsing: bytes.span.bytes, checksumPolicy: checksumPolicy)
     }

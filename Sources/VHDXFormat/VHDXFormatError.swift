@@ -1,17 +1,29 @@
 /// The on-disk structures of a VHDX, named in error messages.
 public enum VHDXStructure: String, Sendable, Equatable, CustomStringConvertible {
+    /// The file type identifier at file offset 0.
     case fileIdentifier = "file type identifier"
+    /// One of the two headers, at 64 KiB and 128 KiB.
     case header = "header"
+    /// One of the two region tables, at 192 KiB and 256 KiB.
     case regionTable = "region table"
+    /// The block allocation table (BAT) region.
     case blockAllocationTable = "block allocation table"
+    /// The table at the start of the metadata region.
     case metadataTable = "metadata table"
+    /// A small metadata item: virtual disk size, virtual disk id or a sector size.
     case metadataItem = "metadata item"
+    /// The file parameters metadata item.
     case fileParameters = "file parameters"
+    /// The parent locator metadata item.
     case parentLocator = "parent locator"
+    /// An entry of the log: its header and the whole entry's checksum.
     case logEntry = "log entry"
+    /// A descriptor of a log entry ("desc" or "zero").
     case logDescriptor = "log descriptor"
+    /// A 4 KiB data sector of a log entry ("data").
     case logDataSector = "log data sector"
 
+    /// The structure's name in words, e.g. "region table".
     public var description: String { rawValue }
 }
 
@@ -31,6 +43,7 @@ public enum VHDXFormatError: Error, Sendable, Equatable, CustomStringConvertible
     /// The same GUID is listed twice in a table.
     case duplicateEntry(VHDXStructure, VHDXGUID)
 
+    /// A sentence saying what was found, e.g. "header CRC-32C is 0x1A2B3C4D but the bytes give 0x1A2B3C4E".
     public var description: String {
         switch self {
         case let .truncated(structure, needed, available):
@@ -62,6 +75,8 @@ public enum VHDXFormatError: Error, Sendable, Equatable, CustomStringConvertible
 
 /// Whether a parser refuses a wrong checksum or records it and goes on (for `inspect`).
 public enum VHDXChecksumPolicy: Sendable, Equatable {
+    /// A wrong checksum throws ``VHDXFormatError/checksumMismatch(_:stored:computed:)``.
     case verify
+    /// A wrong checksum is kept in the parsed value (stored and computed) and parsing goes on.
     case ignore
 }

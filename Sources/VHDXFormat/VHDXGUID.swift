@@ -7,6 +7,7 @@ public struct VHDXGUID: Hashable, Sendable, CustomStringConvertible {
     /// The all-zero GUID (e.g. a header's log GUID when the log is empty).
     public static let zero = VHDXGUID(storedBytes: [UInt8](repeating: 0, count: 16))
 
+    /// Whether all 16 bytes are zero.
     public var isZero: Bool { storedBytes.allSatisfy { $0 == 0 } }
 
     /// Wraps 16 stored bytes. Traps on another count: callers pass slices of checked length.
@@ -41,6 +42,7 @@ public struct VHDXGUID: Hashable, Sendable, CustomStringConvertible {
         return VHDXGUID(storedBytes: bytes)
     }
 
+    /// The GUID as `XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX`, upper-case hex, without braces.
     public var description: String {
         func hexDigits(_ bytes: some Sequence<UInt8>) -> String {
             bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined()

@@ -33,8 +33,18 @@ public struct VHDXHeader: Hashable, Sendable {
     /// File offset of the log, a multiple of 1 MiB. Offset 72.
     public var logOffset: UInt64
 
+    /// Whether the stored checksum matches the computed one.
     public var checksumIsValid: Bool { checksum == computedChecksum }
 
+    /// Makes a version 1 header with log version 0; ``serialized(padded:)`` computes the checksum.
+    ///
+    /// - Parameters:
+    ///   - sequenceNumber: Orders the two headers: the valid one with the larger number is current.
+    ///   - fileWriteGUID: Changed the first time the file is written after it is opened.
+    ///   - dataWriteGUID: Changed the first time the virtual disk's content is changed after opening.
+    ///   - logGUID: The GUID of the active log entries, or zero when the log is empty.
+    ///   - logLength: Bytes of the log, a multiple of 1 MiB.
+    ///   - logOffset: File offset of the log in bytes, a multiple of 1 MiB.
     public init(
         sequenceNumber: UInt64, fileWriteGUID: VHDXGUID, dataWriteGUID: VHDXGUID, logGUID: VHDXGUID = .zero,
         logLength: UInt32, logOffset: UInt64
@@ -53,6 +63,10 @@ public struct VHDXHeader: Hashable, Sendable {
 
     /// Parses a header.
     ///
+    /// - Parameters:
+    ///   - bytes: At least 4 KiB from the header's file offset.
+    ///   - checksumPolicy: `.verify` to refuse a wrong checksum, `.ignore` to record it in
+    ///     ``checksum`` and ``computedChecksum`` and go on.
     /// - Throws: ``VHDXFormatError`` if the bytes are short, the signature is wrong, the
     ///   checksum is wrong (unless `checksumPolicy` is `.ignore`), the version is not 1, or the
     ///   log's offset or length is not a multiple of 1 MiB.
@@ -79,6 +93,15 @@ public struct VHDXHeader: Hashable, Sendable {
         guard logOffset % (1 << 20) == 0 else { throw .invalidField(.header, field: "log offset", value: logOffset, rule: "it must be a multiple of 1 MiB") }
     }
 
+    /// Parses a header from an array.
+    ///
+    /// - Parameters:
+    ///   - bytes: At least 4 KiB from the header's file offset.
+    ///   - checksumPolicy: `.verify` to refuse a wrong checksum, `.ignore` to record it in
+    ///     ``checksum`` and ``computedChecksum`` and go on.
+    /// - Throws: ``VHDXFormatError`` if the bytes are short, the signature is wrong, the
+    ///   checksum is wrong (unless `checksumPolicy` is `.ignore`), the version is not 1, or the
+    ///   log's offset or length is not a multiple of 1 MiB.
     public init(parsing bytes: [UInt8], checksumPolicy: VHDXChecksumPolicy = .verify) throws(VHDXFormatError) {
         self = try Self(parsing: bytes.span.bytes, checksumPolicy: checksumPolicy)
     }

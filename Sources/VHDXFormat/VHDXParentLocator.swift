@@ -6,17 +6,28 @@
 /// UTF-16LE without a terminator. Keys: parent_linkage, parent_linkage2, relative_path,
 /// volume_path, absolute_win32_path.
 public struct VHDXParentLocator: Hashable, Sendable {
+    /// The locator type of a VHDX parent: B04AEFB7-D19E-4A81-B789-25B8E9445913.
     public static let vhdxLocatorType = VHDXGUID("B04AEFB7-D19E-4A81-B789-25B8E9445913")!
 
+    /// The kind of parent the keys describe. Stored at offset 0 of the item.
     public var locatorType: VHDXGUID
     /// The pairs in stored order.
     public var entries: [(key: String, value: String)]
 
+    /// Whether two locators have the same type and the same pairs in the same order.
+    ///
+    /// - Parameters:
+    ///   - lhs: A locator.
+    ///   - rhs: Another locator.
+    /// - Returns: `true` if the type, the keys and the values are equal.
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.locatorType == rhs.locatorType && lhs.entries.map(\.key) == rhs.entries.map(\.key)
             && lhs.entries.map(\.value) == rhs.entries.map(\.value)
     }
 
+    /// Hashes the type and the pairs in order.
+    ///
+    /// - Parameter hasher: The hasher to feed.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(locatorType)
         for (key, value) in entries {
@@ -25,6 +36,11 @@ public struct VHDXParentLocator: Hashable, Sendable {
         }
     }
 
+    /// Makes a locator from its pairs.
+    ///
+    /// - Parameters:
+    ///   - locatorType: The kind of parent, by default ``vhdxLocatorType``.
+    ///   - entries: The key/value pairs in the order to store them; keys not empty, each once.
     public init(locatorType: VHDXGUID = Self.vhdxLocatorType, entries: [(key: String, value: String)]) {
         self.locatorType = locatorType
         self.entries = entries
@@ -36,6 +52,9 @@ public struct VHDXParentLocator: Hashable, Sendable {
     /// The parent's data write GUID the child was made against ("parent_linkage").
     public var parentLinkage: VHDXGUID? { self["parent_linkage"].flatMap { VHDXGUID(String($0.drop { $0 == "{" }.prefix(36))) } }
 
+    /// Parses the parent locator item.
+    ///
+    /// - Parameter bytes: The item's bytes.
     /// - Throws: ``VHDXFormatError`` if the item is short, a key or value lies outside it, or a
     ///   key is empty or repeated.
     public init(parsing bytes: RawSpan) throws(VHDXFormatError) {
@@ -65,6 +84,11 @@ public struct VHDXParentLocator: Hashable, Sendable {
         self.entries = entries
     }
 
+    /// Parses the item from an array.
+    ///
+    /// - Parameter bytes: The item's bytes.
+    /// - Throws: ``VHDXFormatError`` if the item is short, a key or value lies outside it, or a
+    ///   key is empty or repeated.
     public init(parsing bytes: [UInt8]) throws(VHDXFormatError) { self = try Self(parsing: bytes.span.bytes) }
 
     static func decode(_ bytes: RawSpan, at offset: Int, count: Int) -> String {

@@ -19,8 +19,11 @@ public struct DiskLayer {
         }
     }
 
+    /// The layer's open file.
     public var file: HostFile { image.file }
+    /// What the layer's file holds, as opened.
     public var contents: DiskImage.Contents { image.contents }
+    /// The layer's VHD layout as opened; nil for a raw or VHDX layer.
     public var layout: VHDLayout? { image.layout }
     /// The size of this layer's virtual disk in bytes.
     public var virtualSize: UInt64 { image.virtualSize }
@@ -104,6 +107,16 @@ public struct DiskOptions: Sendable, Equatable {
     /// `locking=off`: the caller then answers for other programs using the files.
     public var locking: Bool
 
+    /// Makes chain options; the defaults open read-only, locked, verifying checksums, following
+    /// the locators up to 256 files.
+    ///
+    /// - Parameters:
+    ///   - open: Checksum policy and the like, applied to every file of the chain.
+    ///   - parentPath: The parent's path, used instead of the locators; nil follows the locators.
+    ///   - ignoreParentUUID: Whether to accept a parent whose UUID differs from the one recorded.
+    ///   - maximumChainDepth: The longest chain accepted, counting the disk itself.
+    ///   - writable: Whether the disk itself (not its parents) is opened for writing.
+    ///   - locking: Whether every file of the chain is locked as QEMU does.
     public init(
         open: OpenOptions = OpenOptions(), parentPath: FilePath? = nil, ignoreParentUUID: Bool = false,
         maximumChainDepth: Int = 256, writable: Bool = false, locking: Bool = true

@@ -9,6 +9,13 @@ public struct CopyOptions {
     /// Bytes per zero-detection granule: runs of all-zero granules become holes.
     public var zeroGranularity: Int
 
+    /// Makes options; by default no progress, no cancelling, 4 MiB reads and 4 KiB granules.
+    ///
+    /// - Parameters:
+    ///   - progress: Called after each chunk with the virtual bytes done and the total; nil for none.
+    ///   - isCancelled: Polled between chunks; nil never stops.
+    ///   - chunkSize: Bytes read per system call from a data extent.
+    ///   - zeroGranularity: Bytes per zero-detection granule.
     public init(
         progress: ((UInt64, UInt64) -> Void)? = nil, isCancelled: (() -> Bool)? = nil,
         chunkSize: Int = 4 << 20, zeroGranularity: Int = 4096
@@ -29,6 +36,12 @@ public struct CopySummary: Sendable, Equatable, Codable {
     /// Bytes written to the destination.
     public var bytesWritten: UInt64
 
+    /// Makes a summary from its figures.
+    ///
+    /// - Parameters:
+    ///   - virtualSize: Virtual size of the disk copied, in bytes.
+    ///   - bytesRead: Bytes read from the source's files.
+    ///   - bytesWritten: Bytes written to the destination.
     public init(virtualSize: UInt64, bytesRead: UInt64 = 0, bytesWritten: UInt64 = 0) {
         self.virtualSize = virtualSize
         self.bytesRead = bytesRead

@@ -15,24 +15,38 @@ public enum VHDWarning: Sendable, Equatable, CustomStringConvertible {
     /// qemu-img reads `qemuSize` (the geometry's product) where every other reader takes the
     /// current size: reported only when the two differ (a note, not a problem).
     case chsSizeDiffers(currentSize: UInt64, chsSize: UInt64, qemuSize: UInt64)
+    /// The footer's format version (offset 12) or the header's version (offset 24) has a major
+    /// version other than 1; the value found.
     case unexpectedFormatVersion(Structure, UInt32)
+    /// A data offset that should be all ones is not: the footer's of a fixed disk (offset 16) or the
+    /// dynamic header's (offset 8); the value found.
     case unexpectedDataOffset(Structure, UInt64)
+    /// The footer's reserved feature bit 0x2 (offset 8), which must be set, is clear.
     case reservedFeatureBitClear
+    /// The footer's temporary feature bit 0x1 (offset 8) is set: a candidate for deletion on shutdown.
     case temporaryDisk
+    /// The footer's saved-state byte (offset 84) is set: the disk belongs to a saved virtual machine.
     case savedState
+    /// The footer's creation time (offset 24) is more than a day after ``OpenOptions/nowInUnixSeconds``.
     case timestampInFuture(VHDTimestamp)
+    /// The footer's current size (offset 48), in bytes, is not a whole number of 512-byte sectors.
     case virtualSizeNotSectorMultiple(UInt64)
     /// A fixed disk's file holds more bytes between the data and the footer than the size says.
     case fixedDiskTrailingBytes(Int64)
     /// The BAT has more entries than the virtual size needs; the extra ones are ignored.
     case tableHasExtraEntries(entries: UInt32, needed: UInt64)
+    /// A differencing disk's header records an all-zero parent UUID (header offset 40).
     case zeroParentUniqueId
+    /// Parent locator `index` says it holds `length` bytes, more than its `spaceInBytes`.
     case locatorLengthExceedsSpace(index: Int, length: UInt32, spaceInBytes: UInt64)
+    /// A dynamic disk has `count` parent locators, which only differencing disks use.
     case locatorsOnDynamicDisk(count: Int)
+    /// A differencing disk has no parent locator: its parent can be found only by name.
     case noParentLocators
     /// Why Azure would refuse the image as it is.
     case notAzureReady(reason: String)
 
+    /// The warning as a sentence, saying what was found where.
     public var description: String {
         switch self {
         case let .checksumMismatch(structure, offset, stored, computed):

@@ -17,6 +17,10 @@ public protocol ByteSource {
 }
 
 extension ByteSource {
+    /// The whole of `range`: a source without holes stores everything.
+    ///
+    /// - Parameter range: File offsets in bytes.
+    /// - Returns: `[range]`, or no range when `range` is empty.
     public func storedRanges(in range: Range<Int64>) throws(VHDError) -> [Range<Int64>] {
         range.isEmpty ? [] : [range]
     }
@@ -36,16 +40,30 @@ extension ByteSource {
 
 /// Bytes in memory, seen as an image file.
 public struct MemoryByteSource: ByteSource, Sendable {
+    /// The name used in messages, "<memory>" by default.
     public var name: String
+    /// The bytes of the image, from offset 0.
     public var contents: [UInt8]
 
+    /// Wraps bytes as an image file.
+    ///
+    /// - Parameters:
+    ///   - name: The name used in messages.
+    ///   - contents: The bytes of the image.
     public init(name: String = "<memory>", contents: [UInt8]) {
         self.name = name
         self.contents = contents
     }
 
+    /// The number of bytes in ``contents``.
     public var sizeInBytes: Int64 { Int64(contents.count) }
 
+    /// Copies the bytes at `offset` into `buffer`.
+    ///
+    /// - Parameters:
+    ///   - buffer: Filled completely.
+    ///   - offset: Offset of the first byte, from 0.
+    /// - Throws: ``VHDError`` if the range is not inside ``contents``.
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(VHDError) {
         guard offset >= 0, offset <= sizeInBytes, Int64(buffer.count) <= sizeInBytes - offset else {
             throw VHDError(path: name, .unexpectedEndOfFile(offset: offset, needed: buffer.count))

@@ -14,12 +14,19 @@ import Darwin
 /// blocks a command, and a device, a folder or a symbolic link's target is never taken for a
 /// file.
 public enum FileKind: Sendable, Equatable, CustomStringConvertible {
+    /// A regular file (S_IFREG).
     case regularFile
+    /// A folder (S_IFDIR).
     case directory
+    /// A block device (S_IFBLK), such as a disk or a partition.
     case blockDevice
+    /// A character device (S_IFCHR).
     case characterDevice
+    /// A named pipe (S_IFIFO).
     case fifo
+    /// A Unix domain socket (S_IFSOCK).
     case socket
+    /// A symbolic link (S_IFLNK), not followed.
     case symbolicLink
 
     /// The kind of a file whose `st_mode` is `mode`.

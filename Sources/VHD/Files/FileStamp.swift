@@ -13,10 +13,17 @@ import Darwin
 public struct FileStamp: Codable, Sendable, Equatable {
     /// The file's name, for people (the comparison ignores it: images move).
     public var name: String
+    /// The file's size in bytes.
     public var size: Int64
     /// Modification time in nanoseconds since 1970-01-01T00:00:00Z.
     public var modifiedNanoseconds: Int64
 
+    /// Makes a stamp from its parts.
+    ///
+    /// - Parameters:
+    ///   - name: The file's name, for people.
+    ///   - size: The file's size in bytes.
+    ///   - modifiedNanoseconds: Modification time in nanoseconds since 1970-01-01T00:00:00Z.
     public init(name: String, size: Int64, modifiedNanoseconds: Int64) {
         self.name = name
         self.size = size

@@ -10,10 +10,14 @@ import Darwin
 
 /// An open file of the host's filesystem, read with positional reads (no shared cursor).
 public struct HostFile: ByteSource, Sendable {
+    /// The open descriptor; ``close()`` closes it.
     public let descriptor: FileDescriptor
+    /// The path as the caller gave it.
     public let path: FilePath
+    /// Size of the file in bytes when it was opened.
     public let sizeInBytes: Int64
 
+    /// The path as text, used in messages.
     public var name: String { path.string }
 
     /// Opens `path` (read-only unless `writable`), checks that it is a regular file without
@@ -100,6 +104,13 @@ public struct HostFile: ByteSource, Sendable {
     /// Closes the descriptor. Errors of close(2) on a read-only file carry no lost data.
     public func close() { try? descriptor.close() }
 
+    /// Fills `buffer` with the bytes at `offset`, with positional reads repeated until it is full.
+    ///
+    /// - Parameters:
+    ///   - buffer: Filled completely.
+    ///   - offset: File offset of the first byte.
+    /// - Throws: ``VHDError`` on an I/O error (with the call, path and offset) or if the file ends
+    ///   before the buffer is full.
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(VHDError) {
         var done = 0
         while done < buffer.count {

@@ -20,6 +20,11 @@ public struct InPlaceOptions: Sendable {
     /// number `failBeforeWrite` (from 0), as if the process had been killed there.
     package var failBeforeWrite: Int?
 
+    /// Makes options for an in-place operation.
+    ///
+    /// - Parameters:
+    ///   - disk: How the disk and its chain are opened.
+    ///   - sync: Whether to fsync the file after every step.
     public init(disk: DiskOptions = DiskOptions(), sync: Bool = false) {
         self.disk = disk
         self.sync = sync

@@ -24,8 +24,11 @@ import Darwin
 /// A class, so that ``commit(sync:)`` and ``discard()`` know whether the descriptor is still
 /// open: a descriptor closed twice could close an unrelated file that reused its number.
 public final class OutputFile {
+    /// Where the file appears when committed.
     public let destination: FilePath
+    /// The temporary file written, in the destination's folder.
     public let temporaryPath: FilePath
+    /// The temporary file's descriptor, open for writing until the commit or discard.
     public let descriptor: FileDescriptor
     private var isClosed = false
     private var isCommitted = false

@@ -19,6 +19,9 @@ public struct ContentDigest: Sendable, Hashable, Codable, CustomStringConvertibl
     /// The 32 bytes of the SHA-256.
     public let sha256: [UInt8]
 
+    /// Wraps a SHA-256 computed in the canonical sparse form.
+    ///
+    /// - Parameter sha256: The 32 bytes of the hash.
     public init(sha256: [UInt8]) { self.sha256 = sha256 }
 
     /// Parses "sha256:<64 hex digits>" (either case); nil for anything else.
@@ -34,6 +37,7 @@ public struct ContentDigest: Sendable, Hashable, Codable, CustomStringConvertibl
         sha256 = bytes
     }
 
+    /// The digest as "sha256:" and 64 lower-case hex digits.
     public var description: String {
         "sha256:" + sha256.map { byte in
             let digits = String(byte, radix: 16)
@@ -41,6 +45,11 @@ public struct ContentDigest: Sendable, Hashable, Codable, CustomStringConvertibl
         }.joined()
     }
 
+    /// Decodes the digest from its "sha256:<64 hex digits>" string.
+    ///
+    /// - Parameter decoder: The decoder holding one string.
+    /// - Throws: `DecodingError.dataCorrupted` if the string is not such a digest; the decoder's
+    ///   errors.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let digest = ContentDigest(text) else {
@@ -49,6 +58,10 @@ public struct ContentDigest: Sendable, Hashable, Codable, CustomStringConvertibl
         self = digest
     }
 
+    /// Encodes the digest as its ``description`` string.
+    ///
+    /// - Parameter encoder: The encoder to write one string to.
+    /// - Throws: The encoder's errors.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)

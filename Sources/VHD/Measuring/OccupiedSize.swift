@@ -16,9 +16,9 @@ import Darwin
 ///   file's stored ranges inside the virtual disk (SEEK_DATA); a dynamic or differencing disk:
 ///   the blocks allocated in the disk's own file (not its parents') times the block size.
 /// - ``writtenBytes``: the sectors whose bits are set in the disk's own sector bitmaps (inside
-///   the virtual size) times 512; nil for fixed and raw disks. Like ``allocatedBytes``, this is
-///   the layer's own figure: a differencing disk's parents are not counted. QEMU sets every bit
-///   of a block it allocates, so this figure is never trusted alone.
+///   the virtual size) times 512; nil for fixed and raw disks and for VHDX. Like
+///   ``allocatedBytes``, this is the layer's own figure: a differencing disk's parents are not
+///   counted. QEMU sets every bit of a block it allocates, so this figure is never trusted alone.
 /// - ``nonZeroBytes``: the bytes of the granules (aligned to the start of the disk; the last one
 ///   may be short) that hold a non-zero byte, read through the whole chain. This is the
 ///   occupied size that snapshots are billed on (at 512 bytes, the page of Azure page blobs).
@@ -30,12 +30,27 @@ public struct OccupiedSize: Sendable, Equatable {
     public var fileSize: UInt64
     /// What the host filesystem allocates to that file: st_blocks x 512.
     public var hostAllocatedBytes: UInt64
+    /// What the container backs with storage, in bytes (see ``OccupiedSize``).
     public var allocatedBytes: UInt64
+    /// Bytes of the sectors whose bits are set in the disk's own sector bitmaps; nil unless the
+    /// disk is a dynamic or differencing VHD.
     public var writtenBytes: UInt64?
+    /// Bytes of the granules holding a non-zero byte, read through the whole chain: what snapshots are billed on.
     public var nonZeroBytes: UInt64
     /// The granule size ``nonZeroBytes`` was counted in, in bytes.
     public var granularity: Int
 
+    /// Makes a result from its figures.
+    ///
+    /// - Parameters:
+    ///   - virtualSize: The size of the virtual disk in bytes.
+    ///   - fileSize: The size of the disk's file in bytes.
+    ///   - hostAllocatedBytes: What the host filesystem allocates to that file, in bytes.
+    ///   - allocatedBytes: What the container backs with storage, in bytes.
+    ///   - writtenBytes: Bytes of the sectors marked in the disk's own sector bitmaps; nil unless
+    ///     the disk is a dynamic or differencing VHD.
+    ///   - nonZeroBytes: Bytes of the granules holding a non-zero byte.
+    ///   - granularity: The granule size in bytes.
     public init(
         virtualSize: UInt64, fileSize: UInt64, hostAllocatedBytes: UInt64, allocatedBytes: UInt64,
         writtenBytes: UInt64?, nonZeroBytes: UInt64, granularity: Int
@@ -57,7 +72,9 @@ extension OccupiedSize {
         /// Bytes per granule; nil for ``block``.
         public let bytes: Int?
 
+        /// The smallest granule in bytes: one sector.
         public static let minimum = 512
+        /// The largest granule in bytes: 64 MiB.
         public static let maximum = 64 << 20
         /// 512 bytes: the page of an Azure page blob, and the default.
         public static let sector = Granularity(validated: 512)
@@ -84,6 +101,7 @@ extension OccupiedSize {
             return disk.layers[0].layout?.dynamic?.blockSize ?? Int(DynamicHeader.defaultBlockSize)
         }
 
+        /// The granule size in bytes as digits, or "block".
         public var description: String { bytes.map { "\($0)" } ?? "block" }
     }
 
@@ -145,10 +163,15 @@ extension OccupiedSize {
 
 /// The figures of several disks added up (an image: an OS disk and its data disks).
 public struct OccupiedTotal: Sendable, Equatable {
+    /// The number of disks added up.
     public var diskCount: Int
+    /// The sum of the virtual sizes in bytes.
     public var virtualSize: UInt64
+    /// The sum of the file sizes in bytes.
     public var fileSize: UInt64
+    /// The sum of what the host filesystem allocates to the files, in bytes.
     public var hostAllocatedBytes: UInt64
+    /// The sum of ``OccupiedSize/allocatedBytes``.
     public var allocatedBytes: UInt64
     /// The sum when every disk has the figure (dynamic and differencing disks only), else nil.
     public var writtenBytes: UInt64?
@@ -184,6 +207,7 @@ public enum OccupiedSizeError: Error, Sendable, Equatable, CustomStringConvertib
     /// A granularity that is not a power of two from 512 bytes to 64 MiB.
     case invalidGranularity(UInt64)
 
+    /// A sentence saying what is wrong and what is allowed.
     public var description: String {
         switch self {
         case let .invalidGranularity(bytes):

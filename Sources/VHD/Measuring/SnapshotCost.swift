@@ -1,7 +1,10 @@
 /// A gallery image version's storage account types, as `az sig` names them.
 public enum StorageAccountType: String, Sendable, Equatable, CaseIterable, Codable {
+    /// Standard HDD storage, locally redundant.
     case standardLRS = "Standard_LRS"
+    /// Standard HDD storage, zone redundant.
     case standardZRS = "Standard_ZRS"
+    /// Premium SSD storage, locally redundant.
     case premiumLRS = "Premium_LRS"
 
     /// The type named `text`, compared case-insensitively (`standard_lrs` is Standard_LRS).
@@ -14,13 +17,22 @@ public enum StorageAccountType: String, Sendable, Equatable, CaseIterable, Codab
 /// A region an image version is replicated to, as `az sig image-version create --target-regions`
 /// takes it: `name`, `name=count`, `name=type` or `name=count=type`.
 public struct TargetRegion: Sendable, Equatable {
+    /// The region's name as `az` takes it, e.g. "westeurope".
     public var name: String
     /// Replicas in the region, 1...100.
     public var replicaCount: Int
+    /// The storage account type of the region's replicas.
     public var storageType: StorageAccountType
 
+    /// The replica counts a region accepts.
     public static let replicaCountRange = 1...100
 
+    /// Makes a target region from its parts, unchecked.
+    ///
+    /// - Parameters:
+    ///   - name: The region's name.
+    ///   - replicaCount: Replicas in the region, in ``replicaCountRange``.
+    ///   - storageType: The storage account type of its replicas.
     public init(name: String, replicaCount: Int, storageType: StorageAccountType) {
         self.name = name
         self.replicaCount = replicaCount
@@ -97,8 +109,11 @@ public struct TargetRegion: Sendable, Equatable {
 public struct SnapshotCost: Sendable, Equatable {
     /// One region's share.
     public struct Region: Sendable, Equatable {
+        /// The region's name.
         public var name: String
+        /// Replicas in the region.
         public var replicas: Int
+        /// The storage account type of the region's replicas.
         public var storageType: StorageAccountType
         /// Occupied size x replicas in this region.
         public var storedBytes: UInt64
@@ -113,6 +128,7 @@ public struct SnapshotCost: Sendable, Equatable {
     public var storedBytes: UInt64
     /// Occupied size x (regions - 1).
     public var egressBytes: UInt64
+    /// Each target region's share, in the order given (the first is the source).
     public var regions: [Region]
 
     /// The cost of an image whose disks occupy `occupiedBytes` (one figure per disk, e.g. each
@@ -177,10 +193,12 @@ public enum SnapshotCostError: Error, Sendable, Equatable, CustomStringConvertib
     case replicaCountOutOfRange(Int, region: String?)
     /// The same region twice (as first written, as written again).
     case duplicateRegion(String, String)
+    /// No target region was given.
     case noRegions
     /// A figure that does not fit in 64 bits.
     case overflow
 
+    /// A sentence saying what is wrong and, for an argument, what is expected.
     public var description: String {
         let types = StorageAccountType.allCases.map(\.rawValue).joined(separator: ", ")
         switch self {

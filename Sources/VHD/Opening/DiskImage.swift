@@ -16,7 +16,9 @@ public struct DiskImage {
         case vhdx(VHDXLayout)
     }
 
+    /// The open file, read with positional reads.
     public let file: HostFile
+    /// What the file holds, with the validated layout of a VHD or VHDX.
     public let contents: Contents
 
     /// Opens `path`, detects its format from its content and validates a VHD's whole layout.
@@ -50,6 +52,7 @@ public struct DiskImage {
         }
     }
 
+    /// The format found: the case of ``contents`` without its layout.
     public var format: ImageFormat {
         switch contents {
         case .raw: .raw

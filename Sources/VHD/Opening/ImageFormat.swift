@@ -9,6 +9,7 @@ public enum ImageFormat: String, Sendable, Equatable, CustomStringConvertible {
     /// Anything that is not recognized as another format: the file is the disk.
     case raw
 
+    /// The format's name: "vhd", "vhdx" or "raw".
     public var description: String { rawValue }
 
     /// Formats recognized only to refuse them by name, with the magic bytes at offset 0.

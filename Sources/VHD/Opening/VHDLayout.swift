@@ -21,6 +21,7 @@ public struct VHDLayout: Sendable, Equatable {
     public var fileSize: Int64
     /// The footer in use (from the end, or recovered from the copy at offset 0).
     public var footer: Footer
+    /// Where the footer in use was found.
     public var footerLocation: FooterLocation
     /// File offset of the footer in use.
     public var footerOffset: Int64
@@ -33,6 +34,7 @@ public struct VHDLayout: Sendable, Equatable {
 
     /// The virtual size in bytes: the footer's current size.
     public var virtualSize: UInt64 { footer.currentSize }
+    /// The footer's disk type (footer offset 60): fixed, dynamic or differencing.
     public var diskType: DiskType { footer.diskType }
 }
 
@@ -40,6 +42,7 @@ public struct VHDLayout: Sendable, Equatable {
 public struct DynamicLayout: Sendable, Equatable {
     /// File offset of the dynamic header.
     public var headerOffset: Int64
+    /// The dynamic header found at ``headerOffset``.
     public var header: DynamicHeader
     /// The BAT entries that the virtual size uses (extra stored entries are not kept).
     public var table: BlockAllocationTable
@@ -53,6 +56,13 @@ public struct DynamicLayout: Sendable, Equatable {
     /// Number of blocks with storage in this file.
     public var allocatedBlockCount: Int
 
+    /// Collects the parts of a dynamic or differencing disk and counts its allocated blocks.
+    ///
+    /// - Parameters:
+    ///   - headerOffset: File offset of the dynamic header in bytes.
+    ///   - header: The dynamic header.
+    ///   - table: The BAT entries the virtual size uses.
+    ///   - locators: The non-empty parent locators with their decoded paths.
     public init(headerOffset: Int64, header: DynamicHeader, table: BlockAllocationTable, locators: [LocatedParentPath]) {
         self.headerOffset = headerOffset
         self.header = header
@@ -66,6 +76,7 @@ public struct DynamicLayout: Sendable, Equatable {
 public struct LocatedParentPath: Sendable, Equatable {
     /// Index of the entry among the header's eight.
     public var index: Int
+    /// The entry as stored in the header.
     public var locator: ParentLocator
     /// The decoded path; nil for platform codes whose data is not text.
     public var path: String?
@@ -80,6 +91,12 @@ public struct OpenOptions: Sendable, Equatable {
     /// skips that check.
     public var nowInUnixSeconds: Int64?
 
+    /// Makes options that refuse wrong checksums and skip the creation-time check by default.
+    ///
+    /// - Parameters:
+    ///   - checksumPolicy: `.verify` to refuse wrong checksums, `.ignore` to report them as warnings.
+    ///   - nowInUnixSeconds: The time against which creation times are judged, in seconds since
+    ///     1970-01-01T00:00:00Z; nil skips that check.
     public init(checksumPolicy: ChecksumPolicy = .verify, nowInUnixSeconds: Int64? = nil) {
         self.checksumPolicy = checksumPolicy
         self.nowInUnixSeconds = nowInUnixSeconds

@@ -10,12 +10,17 @@ import VHDFormat
 /// aligned end) are holes. So a disk with nothing to drop may come out with a slightly larger
 /// size, by up to about 4 KiB per block (QEMU packs blocks unaligned), while taking less storage.
 public struct CompactSummary: Sendable, Equatable {
+    /// Size of the file in bytes before (st_size).
     public var oldFileSize: Int64
+    /// Size of the compacted file in bytes (st_size).
     public var newFileSize: Int64
     /// Storage the filesystem allocated to the disk before, and to the compacted disk.
     public var oldAllocatedBytes: Int64
+    /// Storage the filesystem allocates to the compacted disk, in bytes (st_blocks x 512).
     public var newAllocatedBytes: Int64
+    /// Blocks allocated in the BAT before.
     public var oldAllocatedBlocks: Int
+    /// Blocks allocated in the compacted disk's BAT.
     public var newAllocatedBlocks: Int
     /// The storage freed: ``oldAllocatedBytes`` - ``newAllocatedBytes``. Not the change of the
     /// file's size (which may grow a little, see above): what compacting gives back is storage.

@@ -15,7 +15,9 @@ public struct RepairChange: Sendable, Equatable {
     public var offset: Int64
     /// The bytes there before (shorter than ``newBytes`` where the change extends the file).
     public var oldBytes: [UInt8]
+    /// The bytes written.
     public var newBytes: [UInt8]
+    /// Why the change is made, as a phrase.
     public var reason: String
 }
 

@@ -7,10 +7,12 @@ public struct ReparentSummary: Sendable, Equatable {
     public var oldParentName: String
     /// The W2ku (absolute) and W2ru (relative, Windows separators) paths written.
     public var absolutePath: String
+    /// The relative path written (W2ru).
     public var relativePath: String
     /// The parent UUID now recorded, and whether it differs from the one recorded before
     /// (only with `force`).
     public var parentUniqueId: VHDUUID
+    /// Whether ``parentUniqueId`` differs from the one recorded before.
     public var uniqueIdChanged: Bool
     /// Bytes the file grew by, when a path did not fit in unused space inside the file.
     public var bytesAppended: Int64

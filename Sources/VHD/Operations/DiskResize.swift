@@ -3,10 +3,15 @@ import VHDFormat
 
 /// What a resize did.
 public struct ResizeSummary: Sendable, Equatable {
+    /// The disk's type, unchanged by the resize.
     public var diskType: DiskType
+    /// The virtual size in bytes before.
     public var oldSize: UInt64
+    /// The virtual size in bytes after.
     public var newSize: UInt64
+    /// Size of the file in bytes before.
     public var oldFileSize: Int64
+    /// Size of the file in bytes after.
     public var newFileSize: Int64
     /// Blocks copied to the end of the file: those in the way of a larger BAT, and a partial
     /// last block (so that its part past the old end reads as zeros).

@@ -1,6 +1,7 @@
 /// A range of the virtual disk and where its bytes come from: the unit of every operation that
 /// walks a disk (read, map, copy, occupied size, digest).
 public struct Extent: Hashable, Sendable, CustomStringConvertible {
+    /// Where an extent's bytes come from.
     public enum Source: Hashable, Sendable {
         /// Reads as zeros without reading anything. `layer` is the chain depth that decided so
         /// (an unallocated block of the base, a host-file hole, or past a parent's end).
@@ -11,17 +12,27 @@ public struct Extent: Hashable, Sendable, CustomStringConvertible {
 
     /// Virtual offset in bytes.
     public var start: UInt64
+    /// Length in bytes.
     public var length: UInt64
+    /// Where the bytes come from.
     public var source: Source
 
+    /// Makes an extent.
+    ///
+    /// - Parameters:
+    ///   - start: Virtual offset in bytes.
+    ///   - length: Length in bytes.
+    ///   - source: Where the bytes come from.
     public init(start: UInt64, length: UInt64, source: Source) {
         self.start = start
         self.length = length
         self.source = source
     }
 
+    /// Virtual offset in bytes just past the extent.
     public var end: UInt64 { start + length }
 
+    /// Whether the bytes are stored in a file (not zeros).
     public var isData: Bool {
         if case .data = source { return true }
         return false
@@ -45,6 +56,7 @@ public struct Extent: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The range and source, e.g. "[0, 4096) data in layer 0 at 512".
     public var description: String {
         switch source {
         case let .zero(layer): "[\(start), \(end)) zero (layer \(layer))"

@@ -14,9 +14,17 @@ public struct VHDXImageWriter {
     public struct Parent: Sendable {
         /// The parent's data write GUID (a VHDX) or footer UUID bytes (a VHD).
         public var linkage: VHDXGUID
+        /// The parent's path relative to the child's folder (the "relative_path" key).
         public var relativePath: String
+        /// The parent's absolute path (the "absolute_win32_path" key).
         public var absolutePath: String
 
+        /// Names a parent.
+        ///
+        /// - Parameters:
+        ///   - linkage: The parent's data write GUID (a VHDX) or footer UUID bytes (a VHD).
+        ///   - relativePath: The parent's path relative to the child's folder.
+        ///   - absolutePath: The parent's absolute path.
         public init(linkage: VHDXGUID, relativePath: String, absolutePath: String) {
             self.linkage = linkage
             self.relativePath = relativePath
@@ -29,9 +37,13 @@ public struct VHDXImageWriter {
     /// What the file type identifier names as creator.
     public static let creator = "vhdtool"
 
+    /// The file being written; it appears at its destination when committed.
     public let output: OutputFile
+    /// The virtual size, block size, logical sector size and parent flag of the new disk.
     public let geometry: VHDXGeometry
+    /// Whether the disk is fixed: every block fully present, in order, and LeaveBlockAllocated set.
     public let fixed: Bool
+    /// The parent of a differencing child; nil for a fixed or dynamic disk.
     public let parent: Parent?
     /// Table entries, payload and sector-bitmap entries interleaved.
     private var bat: [UInt64]
@@ -39,6 +51,7 @@ public struct VHDXImageWriter {
     private let batLength: UInt64
     private var nextBlockOffset: UInt64
 
+    /// The payload block size in bytes.
     public var blockSize: Int { Int(geometry.blockSize) }
 
     /// Prepares a new disk; nothing is written until blocks come or ``finish()``.

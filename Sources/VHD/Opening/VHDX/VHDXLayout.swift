@@ -10,33 +10,49 @@ import VHDXFormat
 public struct VHDXLayout: Sendable, Equatable {
     /// One of the two headers or region tables: where it is, what it holds, what is wrong.
     public struct Copy<Value: Sendable & Equatable>: Sendable, Equatable {
+        /// File offset of the copy in bytes.
         public var offset: Int64
+        /// The parsed structure; nil when it did not parse (``problem`` says why).
         public var value: Value?
         /// Why it was not used (nil when it parsed).
         public var problem: String?
     }
 
+    /// The kind of disk the file parameters' flags describe.
     public enum DiskKind: String, Sendable, Equatable {
+        /// Fixed (LeaveBlockAllocated), dynamic (neither flag) or differencing (HasParent).
         case fixed, dynamic, differencing
     }
 
+    /// Size of the file in bytes, as found (a replay in memory does not grow it).
     public var fileSize: Int64
     /// The creator named in the file type identifier.
     public var creator: String
+    /// Both headers, at 64 KiB and 128 KiB, in file order.
     public var headers: [Copy<VHDXHeader>]
     /// 0 or 1: the valid header with the higher sequence number.
     public var currentHeaderIndex: Int
+    /// Both region tables, at 192 KiB and 256 KiB, in file order.
     public var regionTables: [Copy<VHDXRegionTable>]
     /// The region table in use (the first valid one).
     public var regionTable: VHDXRegionTable
+    /// The region table's entry of the block allocation table.
     public var batRegion: VHDXRegionTable.Entry
+    /// The region table's entry of the metadata region.
     public var metadataRegion: VHDXRegionTable.Entry
+    /// The table at the start of the metadata region.
     public var metadataTable: VHDXMetadataTable
+    /// The file parameters item: block size and flags.
     public var fileParameters: VHDXFileParameters
+    /// The virtual disk size in bytes (virtual disk size item).
     public var virtualSize: UInt64
+    /// The logical sector size in bytes: 512 or 4096.
     public var logicalSectorSize: UInt32
+    /// The physical sector size in bytes: 512 or 4096.
     public var physicalSectorSize: UInt32
+    /// The virtual disk id item (the SCSI page 83 identifier).
     public var virtualDiskId: VHDXGUID
+    /// The parent locator item; nil unless the disk is differencing.
     public var parentLocator: VHDXParentLocator?
     /// The table entries, payload and sector-bitmap entries interleaved, as the file holds them
     /// (after the log's replay).
@@ -50,12 +66,15 @@ public struct VHDXLayout: Sendable, Equatable {
 
     /// The header in use.
     public var header: VHDXHeader { headers[currentHeaderIndex].value! }
+    /// The table sizes that follow from the virtual size, block size, sector size and parent flag.
     public var geometry: VHDXGeometry {
         VHDXGeometry(virtualSize: virtualSize, blockSize: fileParameters.blockSize, logicalSectorSize: logicalSectorSize, hasParent: fileParameters.hasParent)
     }
+    /// Differencing if HasParent is set, else fixed if LeaveBlockAllocated is set, else dynamic.
     public var diskKind: DiskKind {
         fileParameters.hasParent ? .differencing : fileParameters.leaveBlockAllocated ? .fixed : .dynamic
     }
+    /// The payload block size in bytes.
     public var blockSize: Int { Int(fileParameters.blockSize) }
 
     /// The table entry of payload block `block`.

@@ -18,6 +18,7 @@ public enum VHDXLog {
         /// file to `fileSize` if larger.
         case replayable(entries: Int, sequenceNumber: UInt64, fileSize: UInt64)
 
+        /// The state in words, e.g. "empty" or "3 entries to replay (last sequence number 12)".
         public var description: String {
             switch self {
             case .empty: "empty"
@@ -29,8 +30,11 @@ public enum VHDXLog {
 
     /// The writes of a replay, in order: 4 KiB pieces and zeroed ranges of the file.
     public struct Replay: Sendable, Equatable {
+        /// One write of the replay, at an absolute file offset.
         public enum Write: Sendable, Equatable {
+            /// `bytes` (4 KiB from a data descriptor) written at file offset `offset`.
             case data(offset: Int64, bytes: [UInt8])
+            /// `length` zero bytes written at file offset `offset`.
             case zero(offset: Int64, length: Int64)
 
             var range: Range<Int64> {
@@ -41,10 +45,12 @@ public enum VHDXLog {
             }
         }
 
+        /// The writes in replay order; a later one wins where they overlap.
         public var writes: [Write] = []
         /// The file size the log asks for (0 when it asks for none).
         public var extendedSize: Int64 = 0
 
+        /// Whether the replay neither writes nor grows the file.
         public var isEmpty: Bool { writes.isEmpty && extendedSize == 0 }
         var writtenRanges: [Range<Int64>] { writes.map(\.range) }
 
