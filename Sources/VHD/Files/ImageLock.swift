@@ -94,24 +94,40 @@ public enum ImageLock {
         }
         for bit in held(mode) { try apply(descriptor, name: name, byte: permissionBase + bit, type: F_RDLCK) }
         for bit in unshared { try apply(descriptor, name: name, byte: sharedBase + bit, type: F_RDLCK) }
-        var conflict: Holder?
+        // A conflict is looked at again for a while before it is reported: a child process that
+        // another thread of this process is starting holds copies of its descriptors (and with
+        // them the locks of files this process has closed since) until it execs, which on a
+        // loaded machine can take many milliseconds. A real holder is still there a second later.
+        var attempt = 1
+        while let conflict = try conflict(descriptor, name: name, mode: mode) {
+            guard attempt < conflictAttempts else {
+                if mode == .exclusive {
+                    // Back to what a reader holds, or nothing: an upgrade refused keeps the reader.
+                    for bit in [write, resize] { release(descriptor, byte: permissionBase + bit) }
+                }
+                throw VHDError(path: name, .locked(by: conflict))
+            }
+            attempt += 1
+            usleep(conflictPauseMicroseconds)
+        }
+    }
+
+    /// How many times a conflict is looked for before it is reported, and the pause between
+    /// two looks: about one second in all.
+    static let conflictAttempts = 50
+    static let conflictPauseMicroseconds: UInt32 = 20_000
+
+    /// Who holds a lock that conflicts with `mode` on `descriptor`'s file, or nil.
+    static func conflict(_ descriptor: FileDescriptor, name: String, mode: Mode) throws(VHDError) -> Holder? {
         // What we do not share must not be held by another: a writer holds 101 and 103.
         for bit in unshared where try isLockedElsewhere(descriptor, name: name, byte: permissionBase + bit) {
-            conflict = .writer
+            return .writer
         }
         // What we hold must be shared by everyone else: a reader does not share 201 and 203.
-        if conflict == nil {
-            for bit in held(mode) where try isLockedElsewhere(descriptor, name: name, byte: sharedBase + bit) {
-                conflict = bit == consistentRead ? .writer : .reader
-            }
+        for bit in held(mode) where try isLockedElsewhere(descriptor, name: name, byte: sharedBase + bit) {
+            return bit == consistentRead ? .writer : .reader
         }
-        if let conflict {
-            if mode == .exclusive {
-                // Back to what a reader holds, or nothing: an upgrade refused keeps the reader.
-                for bit in [write, resize] { release(descriptor, byte: permissionBase + bit) }
-            }
-            throw VHDError(path: name, .locked(by: conflict))
-        }
+        return nil
     }
 
     /// Takes (`F_RDLCK`) or drops (`F_UNLCK`) the OFD lock on one byte.
