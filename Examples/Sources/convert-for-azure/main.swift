@@ -13,20 +13,9 @@ guard CommandLine.arguments.count == 3 else {
 let source = FilePath(CommandLine.arguments[1])
 let destination = FilePath(CommandLine.arguments[2])
 do {
-    let summary = try Disk.withOpened(at: source) { disk in
-        let mebibyte: UInt64 = 1 << 20
-        let azureSize = (disk.virtualSize + mebibyte - 1) / mebibyte * mebibyte
-        try disk.refuseWritingOver(destination)
-        let output = try OutputFile.create(at: destination, overwrite: false)
-        do {
-            let summary = try DiskConversion.convert(disk, to: .fixed, output: output, size: azureSize)
-            try output.commit(sync: true)
-            return summary
-        } catch {
-            output.discard()
-            throw error
-        }
-    }
+    // One call: open (a chain is flattened), convert, and commit only when complete; a failure
+    // leaves no partial file.
+    let summary = try Disk.convert(from: source, to: destination, as: .azure, options: ConversionOptions(sync: true))
     // What Azure would refuse, read back from the new file: nothing.
     let problems = try DiskImage.withOpened(at: destination) { image in
         image.layout.map(AzureReadiness.problems(with:)) ?? ["not a VHD"]

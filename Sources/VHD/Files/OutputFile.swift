@@ -267,3 +267,36 @@ public final class OutputFile {
         }
     }
 }
+
+extension OutputFile {
+    /// Creates the file, runs `body` on it, and commits it when `body` returns; when `body` (or
+    /// the commit) throws, the temporary file is removed and the destination is left as it was.
+    /// Cancellation is an error like any other (``VHDError/Kind/cancelled``), so a cancelled
+    /// run leaves nothing either. This is the way to write a new file: there is no commit or
+    /// discard to forget.
+    ///
+    ///     try OutputFile.withCreated(at: "new.vhd", overwrite: false, sync: true) { output in
+    ///         try DiskConversion.convert(disk, to: .fixed, output: output)
+    ///     }
+    ///
+    /// - Parameters:
+    ///   - destination: where the file appears when `body` succeeds.
+    ///   - overwrite: replace an existing regular file or symbolic link (see ``create(at:overwrite:)``).
+    ///   - sync: flush the file, then its folder, to stable storage before returning.
+    ///   - body: writes the file through the ``OutputFile`` it is given (which must not outlive it).
+    /// - Returns: what `body` returns.
+    /// - Throws: ``VHDError``: what ``create(at:overwrite:)``, `body` or the commit throws.
+    public static func withCreated<T>(
+        at destination: FilePath, overwrite: Bool, sync: Bool, _ body: (OutputFile) throws(VHDError) -> T
+    ) throws(VHDError) -> T {
+        let output = try create(at: destination, overwrite: overwrite)
+        do {
+            let result = try body(output)
+            try output.commit(sync: sync)
+            return result
+        } catch {
+            output.discard()
+            throw error
+        }
+    }
+}

@@ -84,9 +84,7 @@ public enum DiskCompaction {
                 }
                 locatorData[located.index] = bytes
             }
-            let output = try OutputFile.create(at: path, overwrite: true)
-            let newAllocatedBlocks: Int
-            do throws(VHDError) {
+            let newAllocatedBlocks = try OutputFile.withCreated(at: path, overwrite: true, sync: sync) { output throws(VHDError) in
                 try output.keepAttributes(of: layer.file)
                 var writer = DynamicImageWriter(output: output, preserving: layout.footer, header: dynamic.header, locatorData: locatorData)
                 if layout.diskType == .differencing {
@@ -94,12 +92,8 @@ public enum DiskCompaction {
                 } else {
                     _ = try DiskConversion.writeBlocks(of: disk, in: 0..<disk.virtualSize, into: &writer, options: copy)
                 }
-                newAllocatedBlocks = writer.allocatedBlockCount
                 try writer.finish()
-                try output.commit(sync: sync)
-            } catch {
-                output.discard()
-                throw error
+                return writer.allocatedBlockCount
             }
             // Measured once renamed and closed: some filesystems (XFS) count space they reserve
             // past the end of a file being written until it is closed.

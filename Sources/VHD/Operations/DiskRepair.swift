@@ -87,13 +87,8 @@ public enum DiskRepair {
         for change in changes {
             text += "\(change.offset) " + change.oldBytes.map(hexByte).joined() + "\n"
         }
-        let output = try OutputFile.create(at: backup, overwrite: false)
-        do {
+        try OutputFile.withCreated(at: backup, overwrite: false, sync: true) { output throws(VHDError) in
             try output.write(Array(text.utf8), at: 0)
-            try output.commit(sync: true)
-        } catch {
-            output.discard()
-            throw error
         }
     }
 

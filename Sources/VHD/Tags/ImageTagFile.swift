@@ -85,13 +85,8 @@ public enum ImageTagFile {
     ///   - image: the image's path; the sidecar goes to ``path(for:)``.
     /// - Throws: ``VHDError`` when the file cannot be written.
     public static func write(_ tag: ImageTag, for image: FilePath) throws(VHDError) {
-        let output = try OutputFile.create(at: path(for: image), overwrite: true)
-        do {
+        try OutputFile.withCreated(at: path(for: image), overwrite: true, sync: false) { output throws(VHDError) in
             try output.write(encode(tag), at: 0)
-            try output.commit(sync: false)
-        } catch {
-            output.discard()
-            throw error
         }
     }
 

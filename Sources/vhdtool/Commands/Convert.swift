@@ -106,31 +106,16 @@ extension VHDTool {
                     _ = try RawExport.stream(disk, to: .standardOutput, name: "standard output", options: options)
                     return
                 }
-                try disk.refuseWritingOver(FilePath(destination))
                 let requestedSize = size?.bytes ?? disk.virtualSize
-                let newSize = azure ? azureSize(for: requestedSize) : requestedSize
-                let output = try OutputFile.create(at: FilePath(destination), overwrite: writing.force)
-                let blockBytes = UInt32(clamping: blockSize?.bytes ?? UInt64(DynamicHeader.defaultBlockSize))
-                do {
-                    if target != .raw && container == .vhdx {
-                        _ = try VHDXConversion.convert(
-                            disk, fixed: target == .fixed, output: output, size: newSize,
-                            blockSize: UInt32(clamping: blockSize?.bytes ?? UInt64(VHDXImageWriter.defaultBlockSize)),
-                            logicalSectorSize: logicalSectorSize ?? 512, options: options)
-                    } else if compressed {
-                        let folder = FilePath(Terminal.environment("TMPDIR") ?? "/tmp")
-                        _ = try DiskConversion.convertCompressed(
-                            disk, to: target.kind, output: output, temporaryFolder: folder, size: newSize,
-                            blockSize: blockBytes, options: options)
-                    } else {
-                        _ = try DiskConversion.convert(
-                            disk, to: target.kind, output: output, size: newSize, blockSize: blockBytes, options: options)
-                    }
-                    try output.commit(sync: writing.sync)
-                } catch {
-                    output.discard()
-                    throw error
-                }
+                let target = ConversionTarget(
+                    self.target.kind, container: container == .vhdx ? .vhdx : .vhd,
+                    size: azure ? azureSize(for: requestedSize) : requestedSize,
+                    blockSize: blockSize.map { UInt32(clamping: $0.bytes) }, logicalSectorSize: logicalSectorSize ?? 512,
+                    gzipCompressed: compressed)
+                let conversion = ConversionOptions(
+                    overwrite: writing.force, sync: writing.sync, copy: options,
+                    temporaryFolder: FilePath(Terminal.environment("TMPDIR") ?? "/tmp"))
+                try disk.convert(to: FilePath(destination), as: target, options: conversion)
             }
         }
     }

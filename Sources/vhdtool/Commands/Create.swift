@@ -79,8 +79,7 @@ extension VHDTool {
         }
 
         func run() throws {
-            let output = try OutputFile.create(at: FilePath(destination), overwrite: writing.force)
-            do {
+            try OutputFile.withCreated(at: FilePath(destination), overwrite: writing.force, sync: writing.sync) { output throws(VHDError) in
                 if container == .vhdx {
                     if let parent {
                         try VHDXConversion.createDifferencing(
@@ -107,10 +106,6 @@ extension VHDTool {
                             output: output)
                     }
                 }
-                try output.commit(sync: writing.sync)
-            } catch {
-                output.discard()
-                throw error
             }
         }
     }
