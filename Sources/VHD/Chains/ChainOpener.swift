@@ -31,8 +31,7 @@ struct ChainOpener {
             keep(file)
             if layers.isEmpty, try GzipDecompression.isCompressed(file) {
                 guard !options.writable else { throw VHDError(path: current.string, .notWritable(reason: "it is gzip-compressed")) }
-                let folder = FilePath(getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")
-                file = try HostFile.adopting(GzipDecompression.decompress(file, intoTemporaryFileIn: folder), path: current)
+                file = try GzipDecompression.decompressedCopy(of: file, path: current, maximumSize: options.maximumDecompressedSize)
                 keep(file)
             }
             let identity = try FileIdentity(file)
