@@ -46,4 +46,16 @@ struct GzipInputTests {
         let original = try Disk.withOpened(at: FilePath(TestPaths.testImage("fixed-1M.vhd"))) { try $0.read(at: 0, count: Int($0.virtualSize)) }
         #expect(try Disk.withOpened(at: FilePath(compressed)) { try $0.read(at: 0, count: Int($0.virtualSize)) } == original)
     }
+
+    /// A fixed VHD whose data starts with the gzip magic is a VHD, not gzip.
+    @Test func fixedVHDStartingWithTheMagicIsAVHD() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("magic.vhd")
+        try FileManager.default.copyItem(atPath: TestPaths.testImage("fixed-1M.vhd"), toPath: path)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.write(contentsOf: [0x1F, 0x8B, 0x08, 0x00])
+        try handle.close()
+        #expect(try DiskImage.withOpened(at: FilePath(path)) { $0.format } == .vhd)
+        #expect(try Disk.withOpened(at: FilePath(path)) { try $0.read(at: 0, count: 4) } == [0x1F, 0x8B, 0x08, 0x00])
+    }
 }

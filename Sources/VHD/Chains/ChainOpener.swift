@@ -29,7 +29,7 @@ struct ChainOpener {
             var file = try HostFile.open(
                 current, writable: layers.isEmpty && options.writable, lock: options.locking, acceptsBlockDevice: named)
             keep(file)
-            if layers.isEmpty, try GzipDecompression.isCompressed(file) {
+            if layers.isEmpty, try ImageFormat.isGzipCompressed(file) {
                 guard !options.writable else { throw VHDError(path: current.string, .notWritable(reason: "it is gzip-compressed")) }
                 file = try GzipDecompression.decompressedCopy(of: file, path: current, maximumSize: options.maximumDecompressedSize)
                 keep(file)

@@ -41,7 +41,7 @@ public struct DiskImage {
     ) throws -> R {
         let file = try HostFile.open(path, lock: locking, acceptsBlockDevice: true)
         defer { file.close() }
-        if try GzipDecompression.isCompressed(file) {
+        if try ImageFormat.isGzipCompressed(file) {
             return try withDecompressed(file, path: path) { try body(DiskImage(reading: $0, options: options)) }
         }
         return try body(DiskImage(reading: file, options: options))

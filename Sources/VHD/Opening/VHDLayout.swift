@@ -145,7 +145,7 @@ private struct LayoutReader<Source: ByteSource> {
             return try readFooters()
         } catch {
             guard case .notAVHD = error.kind, try GzipDecompression.isCompressed(source) else { throw error }
-            throw self.error(.notAVHD(reason: "it is gzip-compressed; decompress it first (gunzip -k)"))
+            throw self.error(.notAVHD(reason: ImageFormat.gzipReason))
         }
     }
 
