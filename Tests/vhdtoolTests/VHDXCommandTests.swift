@@ -93,6 +93,9 @@ struct VHDXCommandTests {
             if let offset = (entry["fileOffset"] as? NSNumber)?.uint64Value { #expect(offset % (1 << 20) == 0) }
         }
         #expect(try CheckTests.check(written).status == 0)
+        // The digest is the digest of the content, whatever holds it.
+        let digests = try [written, raw].map { try ConvertTests.vhdtool(["digest", $0]).stdout.split(separator: " ").first }
+        #expect(digests[0] != nil && digests[0] == digests[1])
         if qemuReads, let qemuImg = ExternalTool.find("qemu-img") {
             let theirs = folder.file("qemu.raw")
             let converted = try ExternalTool.run(qemuImg, ["convert", "-f", "vhdx", "-O", "raw", written, theirs])
