@@ -93,6 +93,9 @@ struct VHDXCommandTests {
             if let offset = (entry["fileOffset"] as? NSNumber)?.uint64Value { #expect(offset % (1 << 20) == 0) }
         }
         #expect(try CheckTests.check(written).status == 0)
+        // The digest is the digest of the content, whatever holds it.
+        let digests = try [written, raw].map { try ConvertTests.vhdtool(["digest", $0]).stdout.split(separator: " ").first }
+        #expect(digests[0] != nil && digests[0] == digests[1])
         if qemuReads, let qemuImg = ExternalTool.find("qemu-img") {
             let theirs = folder.file("qemu.raw")
             let converted = try ExternalTool.run(qemuImg, ["convert", "-f", "vhdx", "-O", "raw", written, theirs])
@@ -150,5 +153,30 @@ struct VHDXCommandTests {
         let read = try ConvertTests.vhdtool(["digest", child, "--parent", base, "--ignore-parent-uuid"])
         #expect(read.status == 0, "\(read.stderr)")
         #expect(read.stdout.split(separator: " ").first == expected)
+    }
+
+    /// Gzip-compressed images: inspect, digest and map read them (decompressed into an anonymous
+    /// temporary file); check, which reads the file in place, says it is gzip-compressed and
+    /// how to decompress it.
+    @Test func readOnlyCommandsReadCompressedImages() throws {
+        let folder = try TemporaryFolder()
+        let inspected = try ConvertTests.vhdtool(["inspect", Self.image, "--json"])
+        #expect(inspected.status == 0, "\(inspected.stderr)")
+        #expect(inspected.stdout.contains("\"vhdx\"") && inspected.stdout.contains("67108864"), "\(inspected.stdout)")
+        let compressedVHD = folder.file("fixed-1M.vhd.gz")
+        let gzip = try #require(ExternalTool.find("gzip"))
+        #expect(try ExternalTool.run(gzip, ["-c", TestPaths.testImage("fixed-1M.vhd")], stdoutTo: compressedVHD).status == 0)
+        let vhd = try ConvertTests.vhdtool(["inspect", compressedVHD])
+        #expect(vhd.status == 0 && vhd.stdout.contains("fixed"), "\(vhd.stdout)\(vhd.stderr)")
+        let unpacked = try Self.unpacked(folder)
+        for command in [["digest"], ["map", "--json"]] {
+            let fromCompressed = try ConvertTests.vhdtool(command + [Self.image])
+            #expect(fromCompressed.status == 0, "\(fromCompressed.stderr)")
+            #expect(fromCompressed.stdout.replacingOccurrences(of: Self.image, with: unpacked)
+                    == (try ConvertTests.vhdtool(command + [unpacked])).stdout)
+        }
+        let check = try ConvertTests.vhdtool(["check", compressedVHD])
+        #expect(check.status != 0)
+        #expect(check.stderr.contains("gzip-compressed; decompress it first"), "\(check.stdout)\(check.stderr)")
     }
 }

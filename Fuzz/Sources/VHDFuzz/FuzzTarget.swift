@@ -64,22 +64,30 @@ enum FuzzTarget {
     /// tables, the log, the metadata table and items, and the BAT at qemu's offsets. An input is
     /// cut into 4 KiB pieces placed there in a 5 MiB file of zeros (scripts/fuzz-seeds.py makes
     /// seeds of this form from TestImages/vhdx), so that small inputs reach every VHDX reader.
-    static let skeletonOffsets: [Int] = [0, 64 << 10, 128 << 10, 192 << 10, 256 << 10, 1 << 20, 2 << 20, (2 << 20) + (64 << 10), 3 << 20, (3 << 20) + (64 << 10)]
+    static let skeletonOffsets: [Int64] = [0, 64 << 10, 128 << 10, 192 << 10, 256 << 10, 1 << 20, 2 << 20, (2 << 20) + (64 << 10), 3 << 20, (3 << 20) + (64 << 10)]
 
     /// Opens the input's VHDX skeleton in memory (with its log replayed), reports it as
     /// `inspect` does and plans its repair.
     static func openVHDXSkeleton(_ bytes: [UInt8]) {
-        var file = [UInt8](repeating: 0, count: 5 << 20)
-        for (index, offset) in skeletonOffsets.enumerated() {
-            let piece = bytes.dropFirst(index * 4096).prefix(4096)
-            file.replaceSubrange(offset..<(offset + piece.count), with: piece)
+        var pieces: [(offset: Int64, bytes: [UInt8])] = []
+        for (index, offset) in skeletonOffsets.enumerated() where index * 4096 < bytes.count {
+            pieces.append((offset, Array(bytes[(index * 4096)..<min(bytes.count, (index + 1) * 4096)])))
         }
-        let source = MemoryByteSource(name: "skeleton", contents: file)
+        let source = SkeletonByteSource(pieces: pieces)
         if let layout = try? VHDXLayout(reading: source) {
             _ = VHDXInspectionReport(layout: layout, path: "skeleton", includeTable: true)
         }
         _ = try? DiskRepair.plan(source)
+        // The same pieces in a sparse 32 MiB file (room for the blocks the seeds' BATs place
+        // up to 24 MiB), read as a disk: the VHDX extent map, block reads and parents.
+        if let path = skeletonFile.write(pieces, size: skeletonFileSize) { readDisk(at: path) }
     }
+
+    /// The size of the sparse file a skeleton is read from as a disk.
+    static let skeletonFileSize: Int64 = 32 << 20
+
+    /// The file a skeleton is written into, sparse, for every input.
+    nonisolated(unsafe) static let skeletonFile = ScratchFile(name: "vhdfuzz-skeleton-\(getpid()).vhdx")
 
     /// What `vhdtool inspect --json --bat` and `repair --dry-run` do, from memory.
     static func inspect(_ bytes: [UInt8]) {
@@ -91,12 +99,21 @@ enum FuzzTarget {
         _ = try? DiskRepair.plan(source)
     }
 
-    /// Opens the input as a file (a differencing disk gets the fixed parent), walks the whole
-    /// extent map, reads the first and last 64 KiB and the start of up to 64 data extents, and
-    /// probes the partitions and filesystems.
+    /// Writes the input into a file and reads it as a disk (``readDisk(at:)``).
     static func readThroughTheExtentMap(_ bytes: [UInt8]) {
         guard let path = inputFile.write(bytes) else { return }
-        let options = DiskOptions(open: OpenOptions(checksumPolicy: .ignore), parentPath: parentFile, ignoreParentUUID: true)
+        readDisk(at: path)
+    }
+
+    /// Opens the disk at `path` (a differencing disk gets the fixed parent), walks its extent
+    /// map, reads the first and last 64 KiB and the start of up to 64 data extents, and probes
+    /// the partitions and filesystems.
+    static func readDisk(at path: FilePath) {
+        // Gzip input is decompressed before it is read: at most 1 MiB of it, or a few KiB of
+        // compressed zeros would cost every input a second of inflating.
+        let options = DiskOptions(
+            open: OpenOptions(checksumPolicy: .ignore), parentPath: parentFile, ignoreParentUUID: true,
+            maximumDecompressedSize: 1 << 20)
         _ = try? Disk.withOpened(at: path, options: options) { disk in
             let extents = try disk.extents()
             let size = disk.virtualSize
@@ -140,5 +157,44 @@ final class ScratchFile {
         defer { try? descriptor.close() }
         guard (try? descriptor.writeAll(bytes)) != nil else { return nil }
         return path
+    }
+
+    /// Writes `pieces` at their offsets into a file of `size` bytes that is otherwise a hole.
+    func write(_ pieces: [(offset: Int64, bytes: [UInt8])], size: Int64) -> FilePath? {
+        guard let descriptor = try? FileDescriptor.open(path, .writeOnly, options: [.create, .truncate], permissions: .ownerReadWrite)
+        else { return nil }
+        defer { try? descriptor.close() }
+        for piece in pieces {
+            guard (try? descriptor.writeAll(toAbsoluteOffset: piece.offset, piece.bytes)) != nil else { return nil }
+        }
+        guard (try? descriptor.resize(to: size)) != nil else { return nil }
+        return path
+    }
+}
+
+/// A 5 MiB file of zeros holding a few pieces (a VHDX skeleton), read without building the
+/// 5 MiB: allocating and copying that for every input cost more than all the parsing.
+struct SkeletonByteSource: ByteSource {
+    let pieces: [(offset: Int64, bytes: [UInt8])]
+    var name: String { "skeleton" }
+    var sizeInBytes: Int64 { 5 << 20 }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(VHDError) {
+        guard offset >= 0, offset <= sizeInBytes, Int64(buffer.count) <= sizeInBytes - offset else {
+            throw VHDError(path: name, .unexpectedEndOfFile(offset: offset, needed: buffer.count))
+        }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0)
+        let wanted = offset..<(offset + Int64(buffer.count))
+        for piece in pieces {
+            let stored = piece.offset..<(piece.offset + Int64(piece.bytes.count))
+            let common = stored.clamped(to: wanted)
+            guard !common.isEmpty else { continue }
+            piece.bytes.withUnsafeBytes { source in
+                let from = Int(common.lowerBound - piece.offset)
+                let to = Int(common.lowerBound - offset)
+                UnsafeMutableRawBufferPointer(rebasing: buffer[to..<(to + common.count)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[from..<(from + common.count)]))
+            }
+        }
     }
 }

@@ -29,10 +29,9 @@ struct ChainOpener {
             var file = try HostFile.open(
                 current, writable: layers.isEmpty && options.writable, lock: options.locking, acceptsBlockDevice: named)
             keep(file)
-            if layers.isEmpty, try GzipDecompression.isCompressed(file) {
+            if layers.isEmpty, try ImageFormat.isGzipCompressed(file) {
                 guard !options.writable else { throw VHDError(path: current.string, .notWritable(reason: "it is gzip-compressed")) }
-                let folder = FilePath(getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")
-                file = try HostFile.adopting(GzipDecompression.decompress(file, intoTemporaryFileIn: folder), path: current)
+                file = try GzipDecompression.decompressedCopy(of: file, path: current, maximumSize: options.maximumDecompressedSize)
                 keep(file)
             }
             let identity = try FileIdentity(file)

@@ -106,6 +106,9 @@ public struct DiskOptions: Sendable, Equatable {
     /// ``ImageLock/Mode/shared``. `false` takes no lock and checks none, like QEMU's
     /// `locking=off`: the caller then answers for other programs using the files.
     public var locking: Bool
+    /// The most bytes a gzip-compressed disk may decompress to (it is decompressed into an
+    /// anonymous temporary file before it is read); nil sets no limit.
+    public var maximumDecompressedSize: Int64?
 
     /// Makes chain options; the defaults open read-only, locked, verifying checksums, following
     /// the locators up to 256 files.
@@ -117,10 +120,13 @@ public struct DiskOptions: Sendable, Equatable {
     ///   - maximumChainDepth: The longest chain accepted, counting the disk itself.
     ///   - writable: Whether the disk itself (not its parents) is opened for writing.
     ///   - locking: Whether every file of the chain is locked as QEMU does.
+    ///   - maximumDecompressedSize: The most bytes a gzip-compressed disk may decompress to; nil
+    ///     sets no limit.
     public init(
         open: OpenOptions = OpenOptions(), parentPath: FilePath? = nil, ignoreParentUUID: Bool = false,
-        maximumChainDepth: Int = 256, writable: Bool = false, locking: Bool = true
+        maximumChainDepth: Int = 256, writable: Bool = false, locking: Bool = true, maximumDecompressedSize: Int64? = nil
     ) {
+        self.maximumDecompressedSize = maximumDecompressedSize
         self.writable = writable
         self.locking = locking
         self.open = open

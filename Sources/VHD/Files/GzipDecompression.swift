@@ -24,12 +24,37 @@ public enum GzipDecompression {
         return try source.bytes(at: 0, count: 2) == magic
     }
 
+    /// The folder for decompressed copies: `$TMPDIR`, else /tmp.
+    static var temporaryFolder: FilePath {
+        FilePath(getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")
+    }
+
+    /// The decompressed content of the gzip-compressed `source`, as an anonymous temporary
+    /// file (in ``temporaryFolder``) named `path` in messages; the caller closes it.
+    ///
+    /// - Parameter maximumSize: the most bytes the content may hold; nil sets no limit.
+    /// - Throws: ``VHDError`` if the data is corrupt or truncated, holds more than
+    ///   `maximumSize` bytes, or on an I/O error.
+    static func decompressedCopy(of source: HostFile, path: FilePath, maximumSize: Int64?) throws(VHDError) -> HostFile {
+        let descriptor = try decompress(source, intoTemporaryFileIn: temporaryFolder, maximumSize: maximumSize)
+        do throws(VHDError) {
+            return try HostFile.adopting(descriptor, path: path)
+        } catch {
+            try? descriptor.close()
+            throw error
+        }
+    }
+
     /// Decompresses `source` into an anonymous temporary file in `folder` and returns its
     /// descriptor (the caller closes it).
     ///
-    /// - Throws: ``VHDError`` if the data is corrupt or truncated, or on an I/O error.
+    /// - Parameter maximumSize: the most bytes the decompressed content may hold (a few KiB of
+    ///   gzip can expand to gigabytes); nil sets no limit.
+    /// - Throws: ``VHDError`` if the data is corrupt or truncated, holds more than
+    ///   `maximumSize` bytes, or on an I/O error.
     public static func decompress(
-        _ source: HostFile, intoTemporaryFileIn folder: FilePath, options: CopyOptions = CopyOptions()
+        _ source: HostFile, intoTemporaryFileIn folder: FilePath, options: CopyOptions = CopyOptions(),
+        maximumSize: Int64? = nil
     ) throws(VHDError) -> FileDescriptor {
         let temporary: FileDescriptor
         do {
@@ -41,7 +66,7 @@ public enum GzipDecompression {
             throw VHDError(path: folder.string, .io(call: "open(O_TMPFILE)", offset: nil, errno: error as? Errno ?? .ioError))
         }
         do throws(VHDError) {
-            try inflate(source, into: temporary, options: options)
+            try inflate(source, into: temporary, options: options, maximumSize: maximumSize)
             return temporary
         } catch {
             try? temporary.close()
@@ -49,7 +74,7 @@ public enum GzipDecompression {
         }
     }
 
-    static func inflate(_ source: HostFile, into output: FileDescriptor, options: CopyOptions) throws(VHDError) {
+    static func inflate(_ source: HostFile, into output: FileDescriptor, options: CopyOptions, maximumSize: Int64?) throws(VHDError) {
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw VHDError(path: source.name, .compressedDataCorrupt(reason: "zlib could not start"))
@@ -84,6 +109,10 @@ public enum GzipDecompression {
                 throw VHDError(path: source.name, .compressedDataCorrupt(reason: message))
             }
             let produced = outputSize - Int(stream.avail_out)
+            if let maximumSize, outputOffset + Int64(produced) > maximumSize {
+                throw VHDError(path: source.name, .refused(
+                    operation: "decompress it", reason: "its content is larger than the limit of \(maximumSize) bytes"))
+            }
             let chunk = UnsafeRawBufferPointer(rebasing: outputBuffer[0..<produced])
             try ZeroDetection.forEachNonZeroRun(in: chunk, granularity: 4096, alignedFrom: UInt64(outputOffset)) { (run) throws(VHDError) in
                 do {

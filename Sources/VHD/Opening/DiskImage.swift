@@ -29,15 +29,29 @@ public struct DiskImage {
     ///   - locking: lock the file ``ImageLock/Mode/shared``, as QEMU's readers do; `false`
     ///     takes no lock and ignores other programs' (qemu-img's `-U`).
     ///   - body: runs with the opened image; the file is closed when it returns.
+    ///
+    /// A gzip-compressed image is decompressed first into an anonymous temporary file (see
+    /// ``GzipDecompression``), which `body` then reads; its name stays `path`.
+    ///
     /// - Throws: ``VHDError`` if the file is not a regular file (or a block device), is locked
-    ///   by a writer, cannot be read, is of an unsupported format (VHDX, qcow2, VMDK, ...) or
-    ///   is a broken VHD; whatever `body` throws.
+    ///   by a writer, cannot be read, is of an unsupported format (qcow2, VMDK, ...), is a
+    ///   broken VHD or VHDX, or is gzip-compressed data that is corrupt; whatever `body` throws.
     public static func withOpened<R>(
         at path: FilePath, options: OpenOptions = OpenOptions(), locking: Bool = true, _ body: (DiskImage) throws -> R
     ) throws -> R {
         let file = try HostFile.open(path, lock: locking, acceptsBlockDevice: true)
         defer { file.close() }
+        if try ImageFormat.isGzipCompressed(file) {
+            return try withDecompressed(file, path: path) { try body(DiskImage(reading: $0, options: options)) }
+        }
         return try body(DiskImage(reading: file, options: options))
+    }
+
+    /// Runs `body` with the decompressed copy of the gzip-compressed `file`, closed after.
+    private static func withDecompressed<R>(_ file: HostFile, path: FilePath, _ body: (HostFile) throws -> R) throws -> R {
+        let copy = try GzipDecompression.decompressedCopy(of: file, path: path, maximumSize: nil)
+        defer { copy.close() }
+        return try body(copy)
     }
 
     /// Detects the format of an open file and validates a VHD's layout.

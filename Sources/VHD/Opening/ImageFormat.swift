@@ -19,13 +19,18 @@ public enum ImageFormat: String, Sendable, Equatable, CustomStringConvertible {
         ("VMDK", Array("COWD".utf8)),
         ("VMDK descriptor", Array("# Disk DescriptorFile".utf8)),
         ("VDI", [0x7F, 0x10, 0xDA, 0xBE]),  // signature at offset 64, checked separately
-        ("gzip-compressed", [0x1F, 0x8B]),
     ]
+
+    /// What a reader of the file in place says of gzip-compressed bytes: ``Disk`` and
+    /// ``DiskImage/withOpened(at:options:locking:_:)`` decompress them first, in-place readers
+    /// (repair, check) cannot.
+    static let gzipReason = "it is gzip-compressed; decompress it first (gunzip -k)"
 
     /// Detects the format of `source`.
     ///
-    /// - Throws: ``VHDError/Kind/unsupportedFormat(_:)`` for qcow2, VMDK, VDI and gzip
-    ///   files; an I/O error if the file cannot be read.
+    /// - Throws: ``VHDError/Kind/unsupportedFormat(_:)`` for qcow2, VMDK and VDI files;
+    ///   ``VHDError/Kind/notAVHD(reason:)`` for gzip-compressed data (decompress it first);
+    ///   an I/O error if the file cannot be read.
     public static func detect(_ source: some ByteSource) throws(VHDError) -> ImageFormat {
         let size = source.sizeInBytes
         let head = try source.bytes(at: 0, count: Int(min(size, 512)))
@@ -45,7 +50,27 @@ public enum ImageFormat: String, Sendable, Equatable, CustomStringConvertible {
             let tail = try source.bytes(at: size - Int64(Footer.size), count: Footer.size)
             if hasCookie(tail, at: 0) { return .vhd }
         }
+        // Last: a fixed VHD's data may start with anything, the gzip magic too.
+        if head.starts(with: GzipDecompression.magic) {
+            throw VHDError(path: source.name, .notAVHD(reason: gzipReason))
+        }
         return .raw
+    }
+
+    /// Whether `source` is gzip-compressed data: the gzip magic at 0 and no VHD footer at its
+    /// end (a fixed VHD's data may start with the magic bytes).
+    ///
+    /// - Throws: an I/O error if the file cannot be read.
+    public static func isGzipCompressed(_ source: some ByteSource) throws(VHDError) -> Bool {
+        guard try GzipDecompression.isCompressed(source) else { return false }
+        do {
+            _ = try detect(source)
+            return false
+        } catch {
+            if case .notAVHD = error.kind { return true }
+            if case .unsupportedFormat = error.kind { return false }
+            throw error
+        }
     }
 
     static func hasCookie(_ bytes: [UInt8], at offset: Int) -> Bool {

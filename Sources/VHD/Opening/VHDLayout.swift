@@ -135,8 +135,22 @@ private struct LayoutReader<Source: ByteSource> {
 
     func error(_ kind: VHDError.Kind) -> VHDError { VHDError(path: source.name, kind) }
 
+    /// ``readFooters()``, whose "no footer" names gzip when the file is gzip-compressed data:
+    /// readers given such a file directly (not through ``Disk`` or ``DiskImage``, which
+    /// decompress it) say what it is and how to read it.
+    mutating func readFootersNamingGzip() throws(VHDError)
+        -> (Footer, FooterLocation, Int64, copy: Footer?, dataAreaEnd: Int64)
+    {
+        do {
+            return try readFooters()
+        } catch {
+            guard case .notAVHD = error.kind, try GzipDecompression.isCompressed(source) else { throw error }
+            throw self.error(.notAVHD(reason: ImageFormat.gzipReason))
+        }
+    }
+
     mutating func read() throws(VHDError) -> VHDLayout {
-        let (footer, location, footerOffset, copy, dataAreaEnd) = try readFooters()
+        let (footer, location, footerOffset, copy, dataAreaEnd) = try readFootersNamingGzip()
         try checkChecksum(.footer, offset: footerOffset, stored: footer.checksum, computed: footer.computedChecksum)
         checkFooterFields(footer)
 
