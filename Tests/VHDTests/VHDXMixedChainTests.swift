@@ -185,6 +185,28 @@ struct VHDXMixedChainTests {
         try Self.verify(child, expected: expected, layers: 2, in: folder)
     }
 
+    /// `vhdtool create child.vhd --parent base.vhdx`: the child records the VHDX's data write
+    /// GUID, opens through it, and holds what is written into it.
+    @Test func createMakesAVHDChildOfAVHDX() throws {
+        let folder = try TemporaryFolder()
+        let base = folder.file("base.vhdx")
+        guard try Self.qemuBase("vhdx", at: base) else { return }
+        let child = folder.file("child.vhd")
+        let vhdtool = try #require(ExternalTool.vhdtool, "vhdtool is not built")
+        let created = try ExternalTool.run(vhdtool, ["create", child, "--parent", base])
+        #expect(created.status == 0, "\(created.stderr)")
+        let recorded = try DiskImage.withOpened(at: FilePath(child)) { $0.layout?.dynamic?.header.parentUniqueId }
+        let guid = try VHDXFixture.layout(base).header.dataWriteGUID.storedBytes
+        func word(_ bytes: ArraySlice<UInt8>) -> UInt64 { bytes.reduce(0) { $0 << 8 | UInt64($1) } }
+        #expect(recorded == VHDUUID(high: word(guid[0..<8]), low: word(guid[8..<16])))
+        for fill in Self.topFills {
+            try ContentWriter.write([UInt8](repeating: fill.byte, count: fill.count), at: UInt64(fill.offset), into: child)
+        }
+        var expected = Self.baseContent
+        Self.apply(Self.topFills, to: &expected)
+        try Self.verify(child, expected: expected, layers: 2, in: folder)
+    }
+
     @Test func vhdxChildOfAVHDReadsThroughIt() throws {
         let folder = try TemporaryFolder()
         let base = folder.file("base.vhd")

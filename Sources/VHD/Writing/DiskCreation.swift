@@ -53,37 +53,54 @@ public enum DiskCreation {
 
     /// Creates an empty differencing disk whose parent is `parentPath`, in `output`.
     ///
-    /// The child records the parent's UUID, its modification time, its file name, and two
-    /// locators: W2ku with the parent's absolute path and W2ru with its path relative to the
-    /// child's folder (Windows separators). Its virtual size and block size are the parent's.
+    /// The child records the parent's UUID (a VHDX parent's data write GUID), its modification
+    /// time, its file name, and two locators: W2ku with the parent's absolute path and W2ru with
+    /// its path relative to the child's folder (Windows separators). Its virtual size is the
+    /// parent's, and so is its block size when the parent is a dynamic VHD (else 2 MiB).
     ///
     /// The destination may be no file of the parent's chain, under any name: replacing one
     /// would destroy the disk the child is made on.
     ///
     /// - Parameters:
-    ///   - parentPath: the parent VHD; a relative path is taken from the current folder.
+    ///   - parentPath: the parent VHD or VHDX; a relative path is taken from the current folder.
     ///   - output: the new, empty file to write into; its destination decides the relative
     ///     path stored in the W2ru locator. The caller commits it.
     ///   - options: how the parent is opened (checksum policy, time checks).
-    /// - Throws: ``VHDError`` if the parent cannot be opened or is not a VHD, or a write fails;
+    /// - Throws: ``VHDError`` if the parent cannot be opened or is neither a VHD nor a VHDX (or
+    ///   a VHDX larger than a VHD can be), or a write fails;
     ///   ``VHDError/Kind/sameFile(source:)`` when the destination is a file of its chain.
     public static func createDifferencing(parentPath: FilePath, output: OutputFile, options: OpenOptions = OpenOptions()) throws(VHDError) {
         let parentFile = try HostFile.open(parentPath)
         defer { parentFile.close() }
         try refuseChain(of: parentPath, parentFile: parentFile, writingOver: output.destination, options: options)
         let parent = try DiskImage(reading: parentFile, options: options)
-        guard let layout = parent.layout else {
-            throw VHDError(path: parentPath.string, .notAVHD(reason: "a differencing disk's parent must be a VHD"))
-        }
         let absolute = absolutePath(parentPath)
         let childFolder = absolutePath(output.destination).removingLastComponent()
-        let blockSize = layout.dynamic?.header.blockSize ?? DynamicHeader.defaultBlockSize
+        // A VHDX parent is recorded by its data write GUID (what a reader checks, as for a
+        // VHDX child); its blocks need not match ours.
+        let parentIdentity: VHDUUID
+        let virtualSize: UInt64
+        var blockSize = DynamicHeader.defaultBlockSize
+        if let layout = parent.layout {
+            parentIdentity = layout.footer.uniqueId
+            virtualSize = layout.virtualSize
+            blockSize = layout.dynamic?.header.blockSize ?? blockSize
+        } else if let layout = parent.vhdxLayout {
+            let stored = layout.header.dataWriteGUID.storedBytes
+            func word(_ bytes: ArraySlice<UInt8>) -> UInt64 { bytes.reduce(0) { $0 << 8 | UInt64($1) } }
+            parentIdentity = VHDUUID(high: word(stored[0..<8]), low: word(stored[8..<16]))
+            virtualSize = layout.virtualSize
+            // A VHDX may be larger than any VHD.
+            try NewDiskMetadata.validate(size: virtualSize)
+        } else {
+            throw VHDError(path: parentPath.string, .notAVHD(reason: "a differencing disk's parent must be a VHD or a VHDX"))
+        }
         let record = DynamicImageWriter.Parent(
-            uniqueId: layout.footer.uniqueId,
+            uniqueId: parentIdentity,
             timestamp: VHDTimestamp(unixSeconds: try FileIdentity.modificationTime(parentFile)),
             absolutePath: absolute.string,
             relativePath: relativeWindowsPath(from: childFolder, to: absolute))
-        var writer = try DynamicImageWriter(output: output, size: layout.virtualSize, blockSize: blockSize, parent: record)
+        var writer = try DynamicImageWriter(output: output, size: virtualSize, blockSize: blockSize, parent: record)
         writer.setParentName(absolute.lastComponent?.string ?? absolute.string)
         try writer.finish()
     }
