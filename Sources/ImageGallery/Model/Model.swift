@@ -1,29 +1,5 @@
 import VHD
 
-/// The operating system of an image definition, as Azure writes it.
-public enum GalleryOSType: String, Codable, Sendable, Equatable, CaseIterable {
-    case linux = "Linux"
-    case windows = "Windows"
-}
-
-/// Whether a definition's images are generalized or specialized, as Azure writes it.
-public enum GalleryOSState: String, Codable, Sendable, Equatable, CaseIterable {
-    case generalized = "Generalized"
-    case specialized = "Specialized"
-}
-
-/// How a definition's images boot: V1 (BIOS, MBR) or V2 (UEFI, GPT).
-public enum GalleryHyperVGeneration: String, Codable, Sendable, Equatable, CaseIterable {
-    case v1 = "V1"
-    case v2 = "V2"
-}
-
-/// The processor architecture of a definition's images, as Azure writes it.
-public enum GalleryArchitecture: String, Codable, Sendable, Equatable, CaseIterable {
-    case x64 = "x64"
-    case arm64 = "Arm64"
-}
-
 /// Per-region replication state: not yet known, being copied, usable there, or failed.
 public enum ReplicationState: String, Codable, Sendable, Equatable, CaseIterable {
     case unknown = "Unknown"
@@ -35,14 +11,6 @@ public enum ReplicationState: String, Codable, Sendable, Equatable, CaseIterable
 /// The disk types a definition may disallow (Azure's managed disk SKUs).
 enum DiskTypes {
     static let all = ["Standard_LRS", "StandardSSD_LRS", "StandardSSD_ZRS", "Premium_LRS", "Premium_ZRS", "PremiumV2_LRS", "UltraSSD_LRS"]
-}
-
-extension RawRepresentable where RawValue == String, Self: CaseIterable {
-    /// The case whose raw value is `text`, ignoring case.
-    package init?(caseInsensitive text: String) {
-        guard let found = Self.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else { return nil }
-        self = found
-    }
 }
 
 /// A storage root of the store: replicas "in" the region are files under its folder.
