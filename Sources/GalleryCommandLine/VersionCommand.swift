@@ -70,6 +70,8 @@ package struct VersionCommand: ParsableCommand {
         @Option(help: "The OS disk's OS state when it carries no tag: generalized or specialized.")
         package var osState: Choice<GalleryOSState>?
         @Flag(help: "Take a source named .vhd that holds no VHD as a raw image.") package var raw = false
+        @Flag(help: "Record the version and its replication jobs and return; replication workers ('version replicate --worker') make the copies.")
+        package var noWait = false
         @OptionGroup package var publishing: Publishing
         @OptionGroup package var store: StoreOptions
         @OptionGroup package var output: OutputOptions
@@ -171,17 +173,32 @@ package struct VersionCommand: ParsableCommand {
         package func run() throws { try GalleryCommandLine.run(self) }
     }
 
-    /// `vhdtool version replicate VERSION --gallery G --definition D`.
+    /// `vhdtool version replicate VERSION --gallery G --definition D`, or
+    /// `vhdtool version replicate --worker [--region R]... [--once]`.
     package struct Replicate: ParsableCommand {
         package static let configuration = CommandConfiguration(
-            abstract: "Make the replicas a version is missing: every region not Completed (Failed, interrupted, new).",
+            abstract: "Make the replicas a version is missing, or run as a replication worker for every version (--worker).",
             discussion: """
                 Failed jobs are tried again; a done replica whose file is missing or has another size than recorded \
                 is made again (--verify on 'version show' checks content digests). Several 'replicate' runs share \
                 the jobs. A version a create, update or delete of another live process holds is refused (exit 3) \
                 unless --wait; one whose process is gone is taken over.
+
+                With --worker (no version named): claims pending jobs of any version (in the --region regions \
+                only, when given), one at a time, renewing its lease while it copies; a job whose worker is gone \
+                (its process on this host, its lease expired on another host) is taken over. With --once it does \
+                the jobs there are now and exits; without, it waits for new ones until SIGINT or SIGTERM, which \
+                stop the copy under way (its partial file removed, its job pending again). A region whose folder \
+                this host cannot see is said once and left to other hosts. VHDTOOL_LEASE_SECONDS sets the lease \
+                (30 s by default); VHDTOOL_HOST the host name leases record.
                 """)
-        @OptionGroup package var place: Where
+        @Argument(help: "The version, MAJOR.MINOR.PATCH (not with --worker).") package var version: String?
+        @Option(help: "The gallery (not with --worker).") package var gallery: String?
+        @Option(help: "The image definition (not with --worker).") package var definition: String?
+        @Flag(help: "Run as a replication worker: claim pending jobs of every version.") package var worker = false
+        @Option(name: .customLong("region"), help: ArgumentHelp("With --worker: only jobs in this region (repeatable).", valueName: "name"))
+        package var regions: [String] = []
+        @Flag(help: "With --worker: do the jobs there are now, then exit.") package var once = false
         @Flag(name: .shortAndLong, help: "Print no progress.") package var quiet = false
         @Flag(help: "When another process holds the version, wait for it instead of refusing.") package var wait = false
         @OptionGroup package var store: StoreOptions
@@ -189,6 +206,20 @@ package struct VersionCommand: ParsableCommand {
 
         package init() {}
         package func run() throws { try GalleryCommandLine.run(self) }
+
+        package func validate() throws {
+            if worker {
+                guard version == nil, gallery == nil, definition == nil else {
+                    throw ValidationError("--worker replicates every version; give no version, --gallery or --definition with it")
+                }
+                guard !wait else { throw ValidationError("--wait is for one version; a worker leaves held versions to their holders") }
+            } else {
+                guard version != nil else { throw ValidationError("Missing expected argument '<version>' (or --worker)") }
+                guard gallery != nil else { throw ValidationError("Missing expected argument '--gallery <gallery>'") }
+                guard definition != nil else { throw ValidationError("Missing expected argument '--definition <definition>'") }
+                guard regions.isEmpty, !once else { throw ValidationError("--region and --once go with --worker") }
+            }
+        }
     }
 
     /// `vhdtool version cost VERSION --gallery G --definition D`.

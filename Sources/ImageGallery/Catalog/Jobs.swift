@@ -46,6 +46,9 @@ extension GalleryStore {
         }
     }
 
+    /// The provisioning state of a version being deleted; nothing but a delete changes it.
+    static let deleting = "Deleting"
+
     struct LeaseBusy: Error {
         var reason: String
     }
@@ -71,7 +74,9 @@ extension GalleryStore {
             let ownLease = version.lease?.isMine == true
             if let lease = version.lease, !ownLease, lease.isAlive { return try Self.details(of: version, in: db) }
             let jobs = try ReplicationJob.fetchAll(db, where: "versionId = ?", [.integer(versionId)])
-            if jobs.contains(where: { $0.state == .failed }) {
+            if version.provisioningState == Self.deleting {
+                // A delete that was interrupted stays a delete: only another delete finishes it.
+            } else if jobs.contains(where: { $0.state == .failed }) {
                 version.provisioningState = "Failed"
             } else if jobs.allSatisfy({ $0.state == .done }) {
                 version.provisioningState = "Succeeded"
@@ -110,7 +115,8 @@ extension GalleryStore {
     /// Claims the version's next pending job; jobs whose holders are gone go back to pending first.
     func claimJob(version versionId: Int64) throws(GalleryError) -> ClaimStep {
         try write { db in
-            guard let version = try ImageVersion.fetchOne(db, id: versionId) else { return .stop }
+            guard let version = try ImageVersion.fetchOne(db, id: versionId, suffix: db.dialect.forUpdate),
+                  version.provisioningState != Self.deleting else { return .stop }
             if let lease = version.lease, !lease.isMine, lease.isAlive { return .stop }
             let jobs = try ReplicationJob.fetchAll(db, where: "versionId = ?", [.integer(versionId)])
             var othersRunning = false

@@ -57,6 +57,10 @@ public struct VersionRequest: Sendable, Equatable {
     public var osState: GalleryOSState?
     /// Take a source whose name ends in `.vhd` but holds no VHD as a raw image.
     public var allowRaw = false
+    /// Record the version and its replication jobs and return at once, leaving the copies to
+    /// replication workers (``GalleryStore/runWorker(regions:once:pollSeconds:events:isCancelled:)``):
+    /// the version stays Creating until its last job is done.
+    public var leaveReplicationToWorkers = false
 
     /// A request for version `name` of the OS disk `osDisk`, every other field at its default.
     ///
@@ -187,6 +191,13 @@ extension GalleryStore {
                 try Self.insertJobs(version: version.id!, region: region.id!, disks: versionDisks, indices: 1...target.replicaCount, in: db)
             }
             return version.id!
+        }
+        if request.leaveReplicationToWorkers {
+            releaseLease(version: versionId)
+            guard let details = try details(versionId: versionId) else {
+                throw .notFound("the image version '\(request.name)' was deleted as it was being recorded")
+            }
+            return details
         }
         return try finishWork(on: versionId, progress: progress, isCancelled: isCancelled)
     }
@@ -389,7 +400,7 @@ extension GalleryStore {
     /// with `wait`, waited for); one whose holder is gone is taken over.
     public func deleteVersion(_ name: String, gallery: String, definition: String, wait: Bool = false) throws(GalleryError) {
         let details = try withVersionLease(name, gallery: gallery, definition: definition, operation: "deleting", wait: wait) { version, db in
-            version.provisioningState = "Deleting"
+            version.provisioningState = Self.deleting
             try version.update(db)
             return try Self.details(of: version, in: db)
         }

@@ -42,6 +42,7 @@ extension VersionCommand.Create: GalleryCommandImplementation {
             request.tags = try NameRules.parseTags(publishing.tags)
             request.osState = osState?.value
             request.allowRaw = raw
+            request.leaveReplicationToWorkers = noWait
             let display = RegionProgress(quiet: publishing.quiet)
             let details = try store.run { store in
                 try store.createVersion(
@@ -158,10 +159,11 @@ extension VersionCommand.Replicate: GalleryCommandImplementation {
     func perform() throws {
         Interruption.install()
         try galleryCommand {
+            guard let version, let gallery, let definition else { return try runWorker() }
             let display = RegionProgress(quiet: quiet)
             let details = try store.run { store in
                 try store.replicate(
-                    gallery: place.definition.gallery, definition: place.definition.definition, version: place.version,
+                    gallery: gallery, definition: definition, version: version,
                     progress: display.update, isCancelled: { Interruption.isRequested }, wait: wait)
             }
             display.finish()
