@@ -152,7 +152,7 @@ struct GalleryStoreTests {
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: partial.string))
         let host = LeaseHolder.current.host
         let pid = Int64(LeaseHolder.current.pid)
-        try store.write { db in
+        _ = try store.write { db in
             try db.execute("UPDATE replicationJob SET state = 'running', doneBytes = 400000, leaseHost = ?, leasePid = ?, leaseStart = 1, leaseExpiry = 0",
                            [.text(host), .integer(pid)])
             try db.execute("UPDATE version SET provisioningState = 'Creating', leaseOperation = 'creating', leaseHost = ?, leasePid = ?, leaseStart = 1, leaseExpiry = 0",

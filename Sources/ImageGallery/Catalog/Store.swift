@@ -16,7 +16,7 @@ import Darwin
 ///
 /// Every rule is written once, as SQL both engines run, in the Catalog folder, behind
 /// functions that say what they do (leases and jobs in Jobs.swift); the engine
-/// (``CatalogDatabase``) only runs it and gives its transactions their guarantees.
+/// (SQLite or PostgreSQL) only runs it and gives its transactions their guarantees.
 public struct GalleryStore: Sendable {
     /// The store's folder, holding `catalog.sqlite`; nil when the catalog is on a server.
     public let folder: FilePath?

@@ -60,7 +60,7 @@ extension GalleryStore {
     /// provisioning state is settled: Succeeded when its last job is done, Failed when one failed.
     ///
     /// - Parameters:
-    ///   - regions: only jobs in these regions (names); empty: every region.
+    ///   - names: only jobs in the regions of these names (the `regions` argument); empty: every region.
     ///   - once: run the jobs there are now, then return; false: wait for new jobs, looking
     ///     every `pollSeconds`, until `isCancelled`.
     ///   - pollSeconds: how long to wait between looks when there is nothing to do.
