@@ -16,8 +16,9 @@ import sys
 from azure.mgmt.compute.models import GalleryImage, GalleryImageVersion
 
 TOP_LEVEL = {"name", "id", "type", "location", "tags"}
-# vhdtool's own fields of a disk image, which Azure's models do not have.
-EXTRAS = {"virtualSize", "occupiedBytes", "digest"}
+# vhdtool's own fields, which Azure's models do not have: of a disk image, and the version's
+# progress over all its replication jobs (in replicationStatus).
+EXTRAS = {"virtualSize", "occupiedBytes", "digest", "progress", "doneBytes", "totalBytes"}
 problems = []
 
 

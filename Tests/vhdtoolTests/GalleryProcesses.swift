@@ -22,7 +22,7 @@ final class BackgroundCommand: @unchecked Sendable {
 
     /// Starts `vhdtool arguments`; `pauseMilliseconds` holds each replica that long before it
     /// gets its name (VHDTOOL_TEST_REPLICA_PAUSE_MS), so a test can act while a copy is under way.
-    init(_ arguments: [String], pauseMilliseconds: Int = 0) throws {
+    init(_ arguments: [String], pauseMilliseconds: Int = 0, environment extra: [String: String] = [:]) throws {
         let vhdtool = try #require(ExternalTool.vhdtool, "vhdtool is not built")
         let folder = FileManager.default.temporaryDirectory.path
         outPath = folder + "/vhdtool-bg-out-\(UUID().uuidString)"
@@ -37,10 +37,24 @@ final class BackgroundCommand: @unchecked Sendable {
         defer { argv.forEach { free($0) } }
         var environment = ProcessInfo.processInfo.environment
         environment["VHDTOOL_TEST_REPLICA_PAUSE_MS"] = pauseMilliseconds > 0 ? "\(pauseMilliseconds)" : nil
+        environment.merge(extra) { $1 }
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
+        // The child starts with no signal blocked and default handlers: a test thread blocks
+        // signals, and a spawned process would inherit that mask (SIGTERM would never reach it).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&defaults, number) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid = pid_t()
-        let spawned = posix_spawn(&pid, vhdtool, &actions, nil, argv, envp)
+        let spawned = posix_spawn(&pid, vhdtool, &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
         self.pid = pid
     }
@@ -52,6 +66,11 @@ final class BackgroundCommand: @unchecked Sendable {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return finish(status: exitStatus)
+    }
+
+    /// Reads the output files of the ended process and keeps its result.
+    private func finish(status exitStatus: Int32) -> Result {
         let output = Result(
             status: exitStatus,
             stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
@@ -66,6 +85,29 @@ final class BackgroundCommand: @unchecked Sendable {
     func kill() {
         _ = Glibc.kill(pid, SIGKILL)
         wait()
+    }
+
+    /// Waits up to `seconds` for the process to end, then SIGKILLs it (its status then says
+    /// so: 137), so that a process that does not end fails the test instead of hanging it.
+    @discardableResult
+    func wait(atMost seconds: Double) -> Result {
+        let deadline = Date().addingTimeInterval(seconds)
+        while result == nil && Date() < deadline {
+            var status: Int32 = 0
+            let ended = waitpid(pid, &status, WNOHANG)
+            if ended == pid {
+                let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+                return finish(status: exitStatus)
+            }
+            usleep(50_000)
+        }
+        if result == nil { _ = Glibc.kill(pid, SIGKILL) }
+        return wait()
+    }
+
+    /// Sends `signal` (the process is still to be waited for).
+    func signal(_ signal: Int32) {
+        _ = Glibc.kill(pid, signal)
     }
 
     deinit {

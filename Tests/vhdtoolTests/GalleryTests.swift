@@ -5,6 +5,9 @@ import Testing
 /// A temporary store with three regions (folders), driven through the vhdtool command line.
 final class GalleryFixture {
     let folder: TemporaryFolder
+    /// The `--store` of the fixture's commands: a store folder in the test's folder. The hook
+    /// for other catalog engines (ImageGalleryTests' `CatalogEngines` is the library's): with
+    /// VHDTOOL_TEST_POSTGRES set, the PostgreSQL branch makes this a new database's URL.
     var store: String { folder.file("store") }
 
     init(regions: [String] = ["westus", "eastus", "northeu"]) throws {

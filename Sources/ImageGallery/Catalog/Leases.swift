@@ -28,8 +28,10 @@ package struct LeaseHolder: Sendable, Equatable, Hashable, CustomStringConvertib
 
     package var description: String { "pid \(pid) on \(host)" }
 
-    /// The host name (gethostname), or "localhost".
+    /// The host name leases record: `VHDTOOL_HOST` when set (tests play several hosts on one
+    /// machine with it), else gethostname, else "localhost".
     static func hostName() -> String {
+        if let given = getenv("VHDTOOL_HOST").map({ String(cString: $0) }), !given.isEmpty { return given }
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
         let name = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -64,8 +66,16 @@ package struct Lease: Sendable, Equatable {
     /// "creating", "updating", "deleting" or "replicating".
     package var operation: String?
 
-    /// How long a lease lasts without renewal; the heartbeat renews it every third of that.
-    package static let duration: Double = 30
+    /// How long a lease lasts without renewal, in seconds; the heartbeat renews it every third
+    /// of that. 30, or `VHDTOOL_LEASE_SECONDS` when it holds a number from 1 to 3600 (tests
+    /// shorten it to see another host's lease expire).
+    package static let duration: Double = {
+        if let text = getenv("VHDTOOL_LEASE_SECONDS").map({ String(cString: $0) }), let seconds = Double(text),
+           (1...3600).contains(seconds) {
+            return seconds
+        }
+        return 30
+    }()
 
     package init(holder: LeaseHolder, expiry: Double, operation: String?) {
         self.holder = holder

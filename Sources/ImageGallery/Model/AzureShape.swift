@@ -197,6 +197,13 @@ public enum AzureShape {
         public var aggregatedState: String
         /// Each target region's state, in order.
         public var summary: [RegionalStatus]
+        /// Percent of the version's replica bytes made, over all regions (vhdtool's own field:
+        /// the sum of its replication jobs, whichever host runs them); 100 only when all are done.
+        public var progress: Int
+        /// Bytes of the version's replicas made so far (vhdtool's own field).
+        public var doneBytes: UInt64
+        /// Bytes of all the version's replicas: each disk's virtual size times its replicas (vhdtool's own field).
+        public var totalBytes: UInt64
     }
 
     /// `az sig image-version show --expand ReplicationStatus`.
@@ -251,8 +258,15 @@ public enum AzureShape {
                 aggregatedState: details.aggregatedState,
                 summary: details.regions.map {
                     RegionalStatus(region: $0.region.name, state: $0.target.state.rawValue, progress: $0.target.progress, details: $0.target.details)
-                })
+                },
+                progress: Self.percent(details), doneBytes: details.progressBytes.done, totalBytes: details.progressBytes.total)
             provisioningState = version.provisioningState
+        }
+
+        static func percent(_ details: VersionDetails) -> Int {
+            let (done, total) = details.progressBytes
+            if !details.jobs.isEmpty && details.jobs.allSatisfy({ $0.state == .done }) { return 100 }
+            return total == 0 ? 0 : min(99, Int(done * 100 / total))
         }
     }
 }

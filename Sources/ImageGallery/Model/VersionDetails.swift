@@ -51,6 +51,24 @@ public struct VersionDetails: Sendable, Equatable {
     /// The folder of the version's replicas below a region's folder: gallery, definition, version.
     package var folderComponents: [String] { [gallery.name, definition.name, version.name] }
 
+    /// Bytes of the version's replicas made so far (done jobs whole, running ones as far as
+    /// they got), of the bytes of all its replicas: the sum of its jobs, whoever runs them.
+    public var progressBytes: (done: UInt64, total: UInt64) {
+        let sizes = Dictionary(disks.map { ($0.id ?? 0, $0.virtualSize) }) { first, _ in first }
+        var done: UInt64 = 0
+        var total: UInt64 = 0
+        for job in jobs {
+            let size = sizes[job.versionDiskId] ?? 0
+            total += size
+            switch job.state {
+            case .done: done += size
+            case .running: done += min(UInt64(max(job.doneBytes, 0)), size)
+            case .pending, .failed: break
+            }
+        }
+        return (done, total)
+    }
+
     /// Unknown, InProgress, Completed or Failed over all regions (Failed wins, then InProgress).
     public var aggregatedState: String {
         let states = regions.map(\.target.state)

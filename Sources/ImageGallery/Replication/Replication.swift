@@ -84,6 +84,9 @@ extension GalleryStore {
             guard wait else { throw GalleryError.conflict(busy, remedy: .waitForHolder) }
             Self.pause(milliseconds: 250)
         }
+        guard details.version.provisioningState != Self.deleting else {
+            throw GalleryError.conflict("the image version '\(name)' is being deleted (a delete was interrupted); it is not replicated again, only deleting it again finishes it")
+        }
         let versionId = details.version.id!
         if let lease = details.lease, !lease.isAlive {
             // The holder is gone: its lease is released and its work taken over.
@@ -101,7 +104,8 @@ extension GalleryStore {
     /// Clears a version's lease whose holder is gone.
     func releaseAbandonedLease(version versionId: Int64) {
         _ = try? write { db in
-            guard var version = try ImageVersion.fetchOne(db, key: versionId), let lease = version.lease, !lease.isAlive else { return }
+            guard var version = try ImageVersion.fetchOne(db, id: versionId, suffix: db.dialect.forUpdate), let lease = version.lease,
+                  !lease.isAlive else { return }
             version.setLease(nil)
             try version.update(db)
         }
@@ -191,7 +195,7 @@ extension GalleryStore {
     }
 
     /// Makes one replica; says how it went.
-    private func run(
+    func run(
         _ job: ReplicationJob, of details: VersionDetails, regions: [Region], tally: RegionTally,
         progress: (@Sendable (ReplicationEvent) -> Void)?, isCancelled: (@Sendable () -> Bool)?
     ) -> JobOutcome {
@@ -326,7 +330,7 @@ extension GalleryStore {
             guard fstat(output.descriptor.rawValue, &status) == 0 else {
                 throw VHDError(path: output.temporaryPath.string, .io(call: "fstat", offset: nil, errno: Errno(rawValue: errno)))
             }
-            testPause()
+            try testPause(path: output.temporaryPath.string, isCancelled: options.isCancelled)
             guard let temporary = output.temporaryPath.lastComponent?.string else {
                 throw GalleryError(.io, "the temporary file of '\(name)' has no name")
             }
@@ -337,9 +341,13 @@ extension GalleryStore {
 
     /// Tests only: `VHDTOOL_TEST_REPLICA_PAUSE_MS` holds each replica, written and checked,
     /// that long before it gets its name, so that tests can act while a copy is under way.
-    static func testPause() {
+    /// A cancellation during the pause cancels the copy, as it would during the copy itself.
+    static func testPause(path: String, isCancelled: (() -> Bool)?) throws(VHDError) {
         guard let text = getenv("VHDTOOL_TEST_REPLICA_PAUSE_MS"), let milliseconds = Int(String(cString: text)), milliseconds > 0 else { return }
-        pause(milliseconds: milliseconds)
+        for _ in 0..<(milliseconds + 49) / 50 {
+            if isCancelled?() == true { throw VHDError(path: path, .cancelled) }
+            pause(milliseconds: 50)
+        }
     }
 
     /// Checks every done replica of the version: present, opens as a disk, and holds the
