@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "VHDXFormat", targets: ["VHDXFormat"]),
         .library(name: "VHD", targets: ["VHD"]),
         .library(name: "ImageGallery", targets: ["ImageGallery"]),
+        .library(name: "GalleryVocabulary", targets: ["GalleryVocabulary"]),
         .executable(name: "vhdtool", targets: ["vhdtool"]),
         .executable(name: "vhdtool-gallery", targets: ["vhdtool-gallery"]),
     ],
@@ -22,6 +23,10 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
+        // The gallery's words, shared by both libraries and both programs: OS types and states,
+        // Hyper-V generations, architectures, storage account types, target regions and snapshot
+        // cost, Azure's tag rules and the KEY=VALUE parser. No Foundation, no dependencies.
+        .target(name: "GalleryVocabulary"),
         // Bytes <-> values. No files, no Foundation, no dependencies.
         .target(name: "VHDFormat"),
         // The same for VHDX (MS-VHDX 1.0): headers, region tables, BAT, metadata, log, CRC-32C.
@@ -33,7 +38,7 @@ let package = Package(
         .target(
             name: "VHD",
             dependencies: [
-                "VHDFormat", "VHDXFormat", "CZlib",
+                "VHDFormat", "VHDXFormat", "CZlib", "GalleryVocabulary",
                 .product(name: "SystemPackage", package: "swift-system"),
                 // SHA-256 of the content digest.
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -53,9 +58,6 @@ let package = Package(
         .target(
             name: "CommandLineSupport",
             dependencies: ["VHD", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        // The gallery's words, shared by both programs and both libraries: OS types and states,
-        // Hyper-V generations, architectures. No Foundation, no dependencies.
-        .target(name: "GalleryVocabulary"),
         // The gallery commands' declarations (arguments, options, help, validation), Foundation-free:
         // `vhdtool` links them for a complete command tree (help, completion scripts, argument
         // errors) and execs `vhdtool-gallery`, which links them too and runs them.
@@ -90,6 +92,9 @@ let package = Package(
                 "VHDFormat", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
+        .testTarget(
+            name: "GalleryVocabularyTests",
+            dependencies: ["GalleryVocabulary", "TestSupport"]),
         .testTarget(
             name: "VHDXFormatTests",
             dependencies: ["VHDXFormat"]),

@@ -41,10 +41,10 @@ package struct DefinitionCommand: ParsableCommand {
         @Option(help: "Publisher (at most 128 letters, digits, '-', '_', '.').") package var publisher: String
         @Option(help: "Offer (at most 64).") package var offer: String
         @Option(help: "SKU (at most 64).") package var sku: String
-        @Option(help: "linux or windows.") package var osType: Choice<GalleryOSType>
-        @Option(help: "generalized or specialized.") package var osState: Choice<GalleryOSState>
-        @Option(help: "V1 (BIOS) or V2 (UEFI); default V1.") package var hyperVGeneration: Choice<GalleryHyperVGeneration>?
-        @Option(help: "x64 or arm64; default x64.") package var architecture: Choice<GalleryArchitecture>?
+        @Option(help: "linux or windows.") package var osType: Choice<OSType>
+        @Option(help: "generalized or specialized.") package var osState: Choice<OSState>
+        @Option(help: "V1 (BIOS) or V2 (UEFI); default V1.") package var hyperVGeneration: Choice<HyperVGeneration>?
+        @Option(help: "x64 or arm64; default x64.") package var architecture: Choice<Architecture>?
         @Option(help: "The EULA.") package var eula: String?
         @Option(help: "The privacy statement's URI.") package var privacyStatementUri: String?
         @OptionGroup package var changeable: Changeable

@@ -68,7 +68,7 @@ package struct VersionCommand: ParsableCommand {
         package var storageAccountType: String?
         @Flag(help: "Never resolve 'latest' to this version (unless a region says otherwise).") package var excludeFromLatest = false
         @Option(help: "The OS disk's OS state when it carries no tag: generalized or specialized.")
-        package var osState: Choice<GalleryOSState>?
+        package var osState: Choice<OSState>?
         @Flag(help: "Take a source named .vhd that holds no VHD as a raw image.") package var raw = false
         @Flag(help: "Record the version and its replication jobs and return; replication workers ('version replicate --worker') make the copies.")
         package var noWait = false

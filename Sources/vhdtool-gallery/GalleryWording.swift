@@ -22,7 +22,7 @@ enum GalleryWording {
     static func hint(for remedy: GalleryRemedy) -> String? {
         switch remedy {
         case .giveOSState:
-            "tag it (vhdtool tag) or give --os-state \(choices(GalleryOSState.self).lowercased())"
+            "tag it (vhdtool tag) or give --os-state \(choices(OSState.self).lowercased())"
         case .contradictedOSState:
             nil
         case .addRegion:

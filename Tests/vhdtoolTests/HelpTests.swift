@@ -55,7 +55,7 @@ struct HelpTests {
             #expect(output.stdout.contains(command), "\(shell): '\(command)' is not in the completion script")
         }
         // Options of the gallery's commands complete too.
-        for option in ["--target-region", "--os-type", "--store", "--allow-replica-deletion"] {
+        for option in ["target-region", "os-type", "store", "allow-replica-deletion"] {
             #expect(output.stdout.contains(option), "\(shell): '\(option)' is not in the completion script")
         }
     }
@@ -79,17 +79,20 @@ struct HelpTests {
     /// vhdtool alone (no vhdtool-gallery beside it) still knows the gallery's commands: their
     /// help and argument errors come from its own command tree; running one needs the other program.
     @Test func vhdtoolAloneKnowsTheGalleryCommands() throws {
-        let vhdtool = try #require(ExternalTool.vhdtool, "vhdtool is not built")
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vhdtool-alone-\(UUID().uuidString)")
+        let vhdtool = URL(fileURLWithPath: try #require(ExternalTool.vhdtool, "vhdtool is not built"))
+        // A hard link beside the build folder, not a copy: a copy's descriptor open for writing,
+        // inherited by a child another test spawns meanwhile, would make exec fail (ETXTBSY).
+        let folder = vhdtool.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("vhdtool-alone-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let alone = folder.appendingPathComponent("vhdtool").path
-        try FileManager.default.copyItem(atPath: vhdtool, toPath: alone)
+        try FileManager.default.linkItem(atPath: vhdtool.path, toPath: alone)
         let help = try ExternalTool.run(alone, ["help", "version", "create"])
         #expect(help.status == 0 && help.stdout.contains("USAGE: vhdtool version create"), "\(help.stdout) \(help.stderr)")
         let bad = try ExternalTool.run(alone, ["gallery", "update", "g"])
         #expect(bad.status == 64 && bad.stderr.contains("only --description may change"), "\(bad.stderr)")
-        let run = try ExternalTool.run(alone, ["gallery", "list", "--store", folder.path])
+        let run = try ExternalTool.run(alone, ["gallery", "list", "--store", folder.appendingPathComponent("store").path])
         #expect(run.status == 1 && run.stderr.contains("vhdtool-gallery"), "\(run.stderr)")
     }
 }

@@ -39,28 +39,21 @@ package enum NameRules {
     /// Checks tags as Azure does: at most 50; keys 1...512 characters without `< > % & \ ? /`;
     /// values at most 256 characters.
     package static func checkTags(_ tags: [String: String]) throws(GalleryError) {
-        if tags.count > 50 { throw .rule("\(tags.count) tags were given; at most 50 are allowed") }
-        for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
-            if key.isEmpty { throw .rule("a tag key must not be empty") }
-            if key.count > 512 { throw .rule("the tag key '\(key.prefix(20))...' is longer than 512 characters") }
-            if let bad = key.first(where: { "<>%&\\?/".contains($0) }) {
-                throw .rule("the tag key '\(key)' contains '\(bad)', which tag keys must not contain")
-            }
-            if value.count > 256 { throw .rule("the value of tag '\(key)' is longer than 256 characters") }
+        do {
+            try AzureTags.check(tags)
+        } catch {
+            throw .rule(error.description)
         }
     }
 
-    /// Parses `KEY=VALUE` arguments into tags (a later key replaces an earlier one).
+    /// Parses `KEY=VALUE` arguments into tags as `AzureTags.parse(_:)` (GalleryVocabulary) does: a key given
+    /// twice is refused.
     package static func parseTags(_ arguments: [String]) throws(GalleryError) -> [String: String] {
-        var tags: [String: String] = [:]
-        for argument in arguments {
-            guard let equals = argument.firstIndex(of: "=") else {
-                throw .rule("the tag '\(argument)' must be written KEY=VALUE")
-            }
-            tags[String(argument[..<equals])] = String(argument[argument.index(after: equals)...])
+        do {
+            return try AzureTags.parse(arguments)
+        } catch {
+            throw .rule(error.description)
         }
-        try checkTags(tags)
-        return tags
     }
 
     /// Checks a URI field: it must be an absolute http or https URI with a host (as the

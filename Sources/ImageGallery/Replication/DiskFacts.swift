@@ -11,18 +11,18 @@ package struct DiskFacts: Sendable, Equatable {
     /// The content digest of the virtual bytes.
     package var digest: String
     /// From the disk's OS-state tag; nil when the disk is untagged.
-    package var osState: GalleryOSState?
+    package var osState: OSState?
     /// What the partition/filesystem probe suggests; nil when it finds nothing it knows.
-    package var osType: GalleryOSType?
-    package var hyperVGeneration: GalleryHyperVGeneration?
+    package var osType: OSType?
+    package var hyperVGeneration: HyperVGeneration?
     /// Why the disk's tag no longer describes it, when it has a stale tag.
     package var staleTag: String?
     /// What Azure would refuse in the disk as it is (empty: it would take it).
     package var azureProblems: [String] = []
 
     package init(
-        virtualSize: UInt64, occupiedBytes: UInt64, digest: String, osState: GalleryOSState? = nil,
-        osType: GalleryOSType? = nil, hyperVGeneration: GalleryHyperVGeneration? = nil, staleTag: String? = nil,
+        virtualSize: UInt64, occupiedBytes: UInt64, digest: String, osState: OSState? = nil,
+        osType: OSType? = nil, hyperVGeneration: HyperVGeneration? = nil, staleTag: String? = nil,
         azureProblems: [String] = []
     ) {
         self.staleTag = staleTag
@@ -93,9 +93,9 @@ package struct DiskFacts: Sendable, Equatable {
                 }
                 return DiskFacts(
                     virtualSize: disk.virtualSize, occupiedBytes: occupied.nonZeroBytes, digest: digest.description,
-                    osState: tag.map { $0.osState == .generalized ? .generalized : .specialized },
-                    osType: (tag?.osType ?? layout.suggestedOSType).map { $0 == .windows ? .windows : .linux },
-                    hyperVGeneration: (tag?.hyperVGeneration ?? layout.suggestedHyperVGeneration).map { $0 == .v1 ? .v1 : .v2 },
+                    osState: tag?.osState,
+                    osType: tag?.osType ?? layout.suggestedOSType,
+                    hyperVGeneration: tag?.hyperVGeneration ?? layout.suggestedHyperVGeneration,
                     staleTag: staleTag, azureProblems: azure)
             }
         } catch let error as GalleryError {

@@ -180,7 +180,7 @@ public struct OccupiedTotal: Sendable, Equatable {
 
     /// Adds up `disks`.
     ///
-    /// - Throws: ``SnapshotCostError/overflow`` if a sum does not fit in 64 bits.
+    /// - Throws: `SnapshotCostError.overflow` (GalleryVocabulary) if a sum does not fit in 64 bits.
     public init(_ disks: [OccupiedSize]) throws(SnapshotCostError) {
         func sum(_ values: [UInt64]) throws(SnapshotCostError) -> UInt64 {
             var total: UInt64 = 0

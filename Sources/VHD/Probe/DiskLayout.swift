@@ -86,9 +86,9 @@ public struct DiskLayout: Codable, Sendable, Equatable {
         try container.encodeIfPresent(filesystem, forKey: .filesystem)
         try container.encodeIfPresent(diskIdentifier, forKey: .diskIdentifier)
         try container.encodeIfPresent(backupHeaderValid, forKey: .backupHeaderValid)
-        try container.encode(suggestedOSType?.rawValue ?? "unknown", forKey: .suggestedOSType)
+        try container.encode(suggestedOSType?.tagName ?? "unknown", forKey: .suggestedOSType)
         try container.encodeIfPresent(suggestedOSDetail, forKey: .suggestedOSDetail)
-        try container.encode(suggestedHyperVGeneration?.rawValue ?? "unknown", forKey: .suggestedHyperVGeneration)
+        try container.encode(suggestedHyperVGeneration?.tagName ?? "unknown", forKey: .suggestedHyperVGeneration)
         try container.encode(warnings, forKey: .warnings)
     }
 
@@ -105,9 +105,9 @@ public struct DiskLayout: Codable, Sendable, Equatable {
         filesystem = try container.decodeIfPresent(Filesystem.self, forKey: .filesystem)
         diskIdentifier = try container.decodeIfPresent(String.self, forKey: .diskIdentifier)
         backupHeaderValid = try container.decodeIfPresent(Bool.self, forKey: .backupHeaderValid)
-        suggestedOSType = OSType(rawValue: try container.decode(String.self, forKey: .suggestedOSType))
+        suggestedOSType = OSType(caseInsensitive: try container.decode(String.self, forKey: .suggestedOSType))
         suggestedOSDetail = try container.decodeIfPresent(String.self, forKey: .suggestedOSDetail)
-        suggestedHyperVGeneration = HyperVGeneration(rawValue: try container.decode(String.self, forKey: .suggestedHyperVGeneration))
+        suggestedHyperVGeneration = HyperVGeneration(caseInsensitive: try container.decode(String.self, forKey: .suggestedHyperVGeneration))
         warnings = try container.decode([String].self, forKey: .warnings)
     }
 }

@@ -1,32 +1,5 @@
 import VHDFormat
 
-/// Whether an image was generalized (sysprep, waagent -deprovision: machine-specific data
-/// removed, ready to make many VMs) or is a specialized copy of one machine.
-public enum OSState: String, Codable, Sendable, Equatable, CaseIterable {
-    /// `generalized`: machine-specific data removed; `specialized`: one machine as it was.
-    case generalized, specialized
-}
-
-/// The operating system an image holds.
-public enum OSType: String, Codable, Sendable, Equatable, CaseIterable {
-    /// Windows or Linux, the two kinds Azure's image gallery knows.
-    case windows, linux
-}
-
-/// How the VM boots: V1 is BIOS from an MBR disk, V2 is UEFI from a GPT disk.
-public enum HyperVGeneration: String, Codable, Sendable, Equatable, CaseIterable {
-    /// Generation 1: BIOS boot from an MBR disk.
-    case v1 = "V1"
-    /// Generation 2: UEFI boot from a GPT disk with an EFI system partition.
-    case v2 = "V2"
-}
-
-/// The processor architecture an image is built for.
-public enum Architecture: String, Codable, Sendable, Equatable, CaseIterable {
-    /// 64-bit x86 or 64-bit ARM.
-    case x64, arm64
-}
-
 /// An image's metadata, as `vhdtool tag` records it in the sidecar file beside the image
 /// (``ImageTagFile``): what the user says about the image, and which image it was said about.
 ///
@@ -91,14 +64,12 @@ public struct ImageTag: Codable, Sendable, Equatable {
     /// - Parameter tags: the tags to check.
     /// - Returns: the first broken rule as a sentence (keys checked in sorted order), or nil.
     public static func problem(withTags tags: [String: String]) -> String? {
-        if tags.count > 50 { return "\(tags.count) tags; at most 50 are allowed" }
-        for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
-            if key.isEmpty { return "a tag has an empty key" }
-            if key.count > 512 { return "the tag key \"\(key.prefix(20))...\" is longer than 512 characters" }
-            if let bad = key.first(where: { "<>%&\\?/".contains($0) }) { return "the tag key \"\(key)\" contains '\(bad)'" }
-            if value.count > 256 { return "the value of tag \"\(key)\" is longer than 256 characters" }
+        do {
+            try AzureTags.check(tags)
+            return nil
+        } catch {
+            return error.description
         }
-        return nil
     }
 
     /// Where this record disagrees with what the disk holds: an OS type the filesystems
@@ -113,8 +84,8 @@ public struct ImageTag: Codable, Sendable, Equatable {
         var problems: [String] = []
         if let osType, let found = layout.suggestedOSType, found != osType {
             let names = Set(layout.filesystems.filter { $0.isLinux || $0.isWindows }.map(\.rawValue)).sorted()
-            let evidence = names.isEmpty ? "\(found.rawValue) partition types" : "\(found.rawValue) filesystems (\(names.joined(separator: ", ")))"
-            problems.append("tagged \(osType.rawValue), but the disk holds only \(evidence)")
+            let evidence = names.isEmpty ? "\(found.tagName) partition types" : "\(found.tagName) filesystems (\(names.joined(separator: ", ")))"
+            problems.append("tagged \(osType.tagName), but the disk holds only \(evidence)")
         }
         switch (hyperVGeneration, layout.scheme) {
         case (.v2?, .mbr):
@@ -127,6 +98,59 @@ public struct ImageTag: Codable, Sendable, Equatable {
             break
         }
         return problems
+    }
+}
+
+extension ImageTag {
+    enum CodingKeys: String, CodingKey {
+        case formatVersion, osState, osType, hyperVGeneration, architecture, tags, image, taggedAt
+    }
+
+    /// Reads a record as the sidecar holds it. The OS state, OS type, Hyper-V generation and
+    /// architecture are read in any case (`generalized`, `Generalized`).
+    ///
+    /// - Parameter decoder: the decoder holding the sidecar's JSON object.
+    /// - Throws: `DecodingError` when a key is missing, a value has the wrong type, or a word
+    ///   names no case.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func word<Word: RawRepresentable & CaseIterable>(_: Word.Type, _ key: CodingKeys) throws -> Word?
+        where Word.RawValue == String {
+            guard let text = try container.decodeIfPresent(String.self, forKey: key) else { return nil }
+            guard let word = Word(caseInsensitive: text) else {
+                let expected = Word.allCases.map { $0.rawValue.lowercased() }.joined(separator: " or ")
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "'\(text)' is not \(expected)")
+            }
+            return word
+        }
+        formatVersion = try container.decode(Int.self, forKey: .formatVersion)
+        guard let osState = try word(OSState.self, .osState) else {
+            throw DecodingError.keyNotFound(CodingKeys.osState, .init(codingPath: container.codingPath, debugDescription: "no OS state"))
+        }
+        self.osState = osState
+        osType = try word(OSType.self, .osType)
+        hyperVGeneration = try word(HyperVGeneration.self, .hyperVGeneration)
+        architecture = try word(Architecture.self, .architecture)
+        tags = try container.decode([String: String].self, forKey: .tags)
+        image = try container.decode(ImageBinding.self, forKey: .image)
+        taggedAt = try container.decode(String.self, forKey: .taggedAt)
+    }
+
+    /// Writes the record in the sidecar's words, each enum's `tagName`
+    /// (`generalized`, `linux`, `V2`, `x64`); fields not given are left out.
+    ///
+    /// - Parameter encoder: the encoder to write into.
+    /// - Throws: whatever the encoder throws.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(formatVersion, forKey: .formatVersion)
+        try container.encode(osState.tagName, forKey: .osState)
+        try container.encodeIfPresent(osType?.tagName, forKey: .osType)
+        try container.encodeIfPresent(hyperVGeneration?.tagName, forKey: .hyperVGeneration)
+        try container.encodeIfPresent(architecture?.tagName, forKey: .architecture)
+        try container.encode(tags, forKey: .tags)
+        try container.encode(image, forKey: .image)
+        try container.encode(taggedAt, forKey: .taggedAt)
     }
 }
 

@@ -146,8 +146,8 @@ enum InspectText {
         if let valid = layout.backupHeaderValid { scheme += valid ? ", backup header valid" : ", backup header DAMAGED" }
         lines.add("Partition table", layout.scheme == .none ? "none" : scheme)
         if let filesystem = layout.filesystem { lines.add("Filesystem", filesystem.rawValue) }
-        lines.add("Suggested OS", (layout.suggestedOSType?.rawValue ?? "unknown") + (layout.suggestedOSDetail.map { " (\($0))" } ?? ""))
-        lines.add("Suggested Hyper-V", layout.suggestedHyperVGeneration?.rawValue ?? "unknown")
+        lines.add("Suggested OS", (layout.suggestedOSType?.tagName ?? "unknown") + (layout.suggestedOSDetail.map { " (\($0))" } ?? ""))
+        lines.add("Suggested Hyper-V", layout.suggestedHyperVGeneration?.tagName ?? "unknown")
     }
 
     /// One line per partition, in columns.

@@ -38,20 +38,13 @@ extension VHDTool {
         @OptionGroup var opening: DiskOpeningOptions
         @OptionGroup var output: OutputOptions
 
-        /// `--tag` values as a dictionary; throws on a malformed or repeated key.
+        /// `--tag` values as a dictionary; throws on a malformed or repeated key or a broken rule.
         func parsedTags() throws -> [String: String] {
-            var result: [String: String] = [:]
-            for tag in tags {
-                guard let equals = tag.firstIndex(of: "=") else {
-                    throw ValidationError("--tag \(tag): expected KEY=VALUE")
-                }
-                let key = String(tag[..<equals])
-                guard result.updateValue(String(tag[tag.index(after: equals)...]), forKey: key) == nil else {
-                    throw ValidationError("--tag \(key) is given twice")
-                }
+            do {
+                return try AzureTags.parse(tags)
+            } catch {
+                throw ValidationError("--tag: \(error)")
             }
-            if let problem = ImageTag.problem(withTags: result) { throw ValidationError("--tag: \(problem)") }
-            return result
         }
 
         func validate() throws {
@@ -102,10 +95,10 @@ enum TagText {
     static func add(_ report: TagReport, to lines: inout AlignedLines) {
         let record = report.record
         lines.add("Tag file", report.file)
-        lines.add("OS state", record.osState.rawValue)
-        lines.add("OS type", record.osType?.rawValue ?? "-")
-        lines.add("Hyper-V generation", record.hyperVGeneration?.rawValue ?? "-")
-        lines.add("Architecture", record.architecture?.rawValue ?? "-")
+        lines.add("OS state", record.osState.tagName)
+        lines.add("OS type", record.osType?.tagName ?? "-")
+        lines.add("Hyper-V generation", record.hyperVGeneration?.tagName ?? "-")
+        lines.add("Architecture", record.architecture?.tagName ?? "-")
         if !record.tags.isEmpty {
             lines.add("Tags", record.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
         }
