@@ -157,4 +157,25 @@ struct BlockAllocationTableTests {
             #expect(parsed == table)
         }
     }
+
+    /// The in-place decoder that opening uses agrees with `parsing` and lists exactly the
+    /// allocated entries, whatever runs of empty entries (passed over 8 at a time) surround them.
+    @Test func storedEntriesAgreeWithParsingAndListTheAllocated() async {
+        await propertyCheck(count: 200, input: Gen.uint32().array(of: 0...700)) { raw in
+            // Three random words in four become empty: runs of every length, short and long.
+            let entries = raw.map { $0 % 4 == 0 ? $0 : BlockAllocationTable.unallocated }
+            let table = BlockAllocationTable(entries: entries)
+            var stored = [UInt32](repeating: 0, count: entries.count)
+            table.serialized().withUnsafeBytes { bytes in
+                stored.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<(entries.count * 4)])) }
+            }
+            var listed: [Int] = []
+            let decoded = BlockAllocationTable(storedEntries: stored, forEachAllocated: { index, entry in
+                #expect(entry == entries[index])
+                listed.append(index)
+            })
+            #expect(decoded == table)
+            #expect(listed == entries.indices.filter { entries[$0] != BlockAllocationTable.unallocated })
+        }
+    }
 }

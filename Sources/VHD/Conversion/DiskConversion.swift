@@ -1,4 +1,3 @@
-import Glibc
 import SystemPackage
 import VHDFormat
 
@@ -93,29 +92,15 @@ public enum DiskConversion {
         }
     }
 
-    /// Copies the data extents of `range` into a dynamic image, block by block.
-    ///
-    /// A block that one piece covers whole is written straight from the read-ahead buffer.
-    /// Other blocks are assembled in a block buffer that reads as zeros except where pieces
-    /// were copied in: only those parts are scanned for non-zero sectors and cleared again, so a
-    /// block holding 64 KiB of data costs 64 KiB of work, not a 2 MiB clear and scan.
+    /// Copies the data extents of `range` into a dynamic image, block by block (see
+    /// ``BlockAssembler``): each block written once, with the bits of its non-zero sectors.
     static func writeBlocks(
         of disk: Disk, in range: Range<UInt64>, into writer: inout DynamicImageWriter, options: CopyOptions
     ) throws(VHDError) -> CopySummary {
         var summary = CopySummary(virtualSize: disk.virtualSize)
-        let blockSize = UInt64(writer.blockSize)
         let bitmap = UnsafeMutableRawBufferPointer.allocate(byteCount: writer.sectorBitmapSize, alignment: 512)
-        // calloc: fresh zero pages, touched only where data is copied in.
-        guard let zeroedBlock = calloc(1, writer.blockSize) else { fatalError("out of memory for a \(writer.blockSize)-byte block") }
-        let assembly = UnsafeMutableRawBufferPointer(start: zeroedBlock, count: writer.blockSize)
-        defer {
-            bitmap.deallocate()
-            free(zeroedBlock)
-        }
-        /// The block being assembled and the parts of `assembly` holding what was read (in
-        /// order, adjacent parts joined); the rest of `assembly` is zeros.
-        var assembling: Int?
-        var filled: [Range<Int>] = []
+        defer { bitmap.deallocate() }
+        var assembler = try BlockAssembler(blockSize: writer.blockSize, path: writer.output.destination.string)
 
         /// Writes `block` from `data`, whose bytes outside `parts` are zeros, with the bits of
         /// the non-zero sectors of `parts`; an all-zero block stays unallocated.
@@ -128,39 +113,17 @@ public enum DiskConversion {
             guard anySet else { return }
             summary.bytesWritten += try writer.writeBlock(block, bitmap: UnsafeRawBufferPointer(bitmap), data: data)
         }
-        func finishAssembly() throws(VHDError) {
-            guard let block = assembling else { return }
-            assembling = nil
-            defer { filled.removeAll(keepingCapacity: true) }
-            try write(block, data: UnsafeRawBufferPointer(assembly), parts: filled)
-            for part in filled { UnsafeMutableRawBufferPointer(rebasing: assembly[part]).initializeMemory(as: UInt8.self, repeating: 0) }
-        }
 
         try ReadAhead.forEachPiece(
-            of: disk, in: range, chunkSize: options.chunkSize, boundary: blockSize,
+            of: disk, in: range, chunkSize: options.chunkSize, boundary: UInt64(writer.blockSize),
             isCancelled: options.isCancelled
         ) { (piece, bytes) throws(VHDError) in
             defer { options.progress?(piece.range.upperBound - range.lowerBound, UInt64(range.count)) }
             guard let bytes else { return }
             summary.bytesRead += UInt64(bytes.count)
-            let block = Int(piece.range.lowerBound / blockSize)
-            let offsetInBlock = Int(piece.range.lowerBound - UInt64(block) * blockSize)
-            if offsetInBlock == 0 && bytes.count == writer.blockSize {
-                try finishAssembly()
-                try write(block, data: bytes, parts: [0..<bytes.count])
-                return
-            }
-            if let current = assembling, current != block { try finishAssembly() }
-            let part = offsetInBlock..<(offsetInBlock + bytes.count)
-            UnsafeMutableRawBufferPointer(rebasing: assembly[part]).copyMemory(from: bytes)
-            if let last = filled.last, last.upperBound == part.lowerBound {
-                filled[filled.count - 1] = last.lowerBound..<part.upperBound
-            } else {
-                filled.append(part)
-            }
-            assembling = block
+            try assembler.add(bytes, at: piece.range.lowerBound, write)
         }
-        try finishAssembly()
+        try assembler.finish(write)
         options.progress?(UInt64(range.count), UInt64(range.count))
         return summary
     }

@@ -1,4 +1,3 @@
-import Glibc
 import SystemPackage
 import VHDXFormat
 
@@ -30,43 +29,22 @@ public enum VHDXConversion {
         var writer = try VHDXImageWriter(output: output, size: newSize, blockSize: blockSize, logicalSectorSize: logicalSectorSize, fixed: fixed)
         let range = 0..<min(newSize, disk.virtualSize)
         var summary = CopySummary(virtualSize: newSize)
-        let blockBytes = UInt64(writer.blockSize)
-        // calloc: fresh zero pages, touched only where data is copied in.
-        guard let zeroedBlock = calloc(1, writer.blockSize) else {
-            throw VHDError(path: output.destination.string, .io(call: "calloc", offset: nil, errno: .noMemory))
-        }
-        let assembly = UnsafeMutableRawBufferPointer(start: zeroedBlock, count: writer.blockSize)
-        defer { free(zeroedBlock) }
-        var assembling: Int?
-        var filled: [Range<Int>] = []
-        func finishAssembly() throws(VHDError) {
-            guard let block = assembling else { return }
-            assembling = nil
-            let length = Int(min(blockBytes, newSize - UInt64(block) * blockBytes))
-            summary.bytesWritten += try writer.writeBlock(block, data: UnsafeRawBufferPointer(rebasing: assembly[0..<length]), parts: filled)
-            for part in filled { UnsafeMutableRawBufferPointer(rebasing: assembly[part]).initializeMemory(as: UInt8.self, repeating: 0) }
-            filled.removeAll(keepingCapacity: true)
+        var assembler = try BlockAssembler(blockSize: Int(writer.blockSize), path: output.destination.string)
+        /// The last block may be shorter than the others: the writer takes only its bytes.
+        func write(_ block: Int, data: UnsafeRawBufferPointer, parts: [Range<Int>]) throws(VHDError) {
+            let length = Int(min(UInt64(data.count), newSize - UInt64(block) * UInt64(data.count)))
+            summary.bytesWritten += try writer.writeBlock(block, data: UnsafeRawBufferPointer(rebasing: data[0..<length]), parts: parts)
         }
         try ReadAhead.forEachPiece(
-            of: disk, in: range, chunkSize: options.chunkSize, boundary: blockBytes,
+            of: disk, in: range, chunkSize: options.chunkSize, boundary: UInt64(writer.blockSize),
             isCancelled: options.isCancelled
         ) { (piece, bytes) throws(VHDError) in
             defer { options.progress?(piece.range.upperBound, UInt64(range.count)) }
             guard let bytes else { return }
             summary.bytesRead += UInt64(bytes.count)
-            let block = Int(piece.range.lowerBound / blockBytes)
-            if let current = assembling, current != block { try finishAssembly() }
-            let offsetInBlock = Int(piece.range.lowerBound - UInt64(block) * blockBytes)
-            let part = offsetInBlock..<(offsetInBlock + bytes.count)
-            UnsafeMutableRawBufferPointer(rebasing: assembly[part]).copyMemory(from: bytes)
-            if let last = filled.last, last.upperBound == part.lowerBound {
-                filled[filled.count - 1] = last.lowerBound..<part.upperBound
-            } else {
-                filled.append(part)
-            }
-            assembling = block
+            try assembler.add(bytes, at: piece.range.lowerBound, write)
         }
-        try finishAssembly()
+        try assembler.finish(write)
         try writer.finish()
         options.progress?(UInt64(range.count), UInt64(range.count))
         return summary

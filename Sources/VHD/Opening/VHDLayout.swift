@@ -70,6 +70,16 @@ public struct DynamicLayout: Sendable, Equatable {
         self.locators = locators
         allocatedBlockCount = table.allocatedCount
     }
+
+    /// ``init(headerOffset:header:table:locators:)`` with the allocated blocks already counted
+    /// (by the reader's one pass over the table).
+    init(headerOffset: Int64, header: DynamicHeader, table: BlockAllocationTable, locators: [LocatedParentPath], allocatedBlockCount: Int) {
+        self.headerOffset = headerOffset
+        self.header = header
+        self.table = table
+        self.locators = locators
+        self.allocatedBlockCount = allocatedBlockCount
+    }
 }
 
 /// A non-empty parent locator entry and the path it holds.
@@ -326,10 +336,14 @@ private struct LayoutReader<Source: ByteSource> {
         guard let tableEnd = sum(header.tableOffset, declaredTableBytes), tableEnd <= UInt64(fileSize) else {
             throw error(.tableOutsideFile(offset: header.tableOffset, sizeInBytes: declaredTableBytes, fileSize: fileSize))
         }
-        // One read straight into the table's storage, then an in-place byte swap.
+        // One read straight into the table's storage, then one pass that byte-swaps in place
+        // and collects the allocated blocks (checked below, and counted by DynamicLayout).
         var stored = [UInt32](unsafeUninitializedCapacity: entryCount) { _, initialized in initialized = entryCount }
         try stored.withMutableBytes { (buffer) throws(VHDError) in try source.read(into: buffer, at: Int64(header.tableOffset)) }
-        let table = BlockAllocationTable(storedEntries: consume stored)  // consumed: no copy to swap
+        var allocated: [(start: UInt64, index: Int)] = []
+        let table = BlockAllocationTable(storedEntries: consume stored, forEachAllocated: { index, entry in  // consumed: no copy
+            allocated.append((UInt64(entry) * 512, index))
+        })
 
         // Parent locators.
         let locators = try readLocators(header, footer: footer)
@@ -345,9 +359,10 @@ private struct LayoutReader<Source: ByteSource> {
             let start = located.locator.platformDataOffset
             metadata.append((start..<(start + UInt64(located.locator.platformDataLength)), "parent locator \(located.index)"))
         }
-        try checkBlocks(table, header: header, virtualSize: footer.currentSize, dataAreaEnd: dataAreaEnd, metadata: metadata)
+        try checkBlocks(allocated, header: header, virtualSize: footer.currentSize, dataAreaEnd: dataAreaEnd, metadata: metadata)
 
-        return DynamicLayout(headerOffset: Int64(headerOffset), header: header, table: table, locators: locators)
+        return DynamicLayout(
+            headerOffset: Int64(headerOffset), header: header, table: table, locators: locators, allocatedBlockCount: allocated.count)
     }
 
     mutating func readLocators(_ header: DynamicHeader, footer: Footer) throws(VHDError) -> [LocatedParentPath] {
@@ -377,18 +392,16 @@ private struct LayoutReader<Source: ByteSource> {
         return result
     }
 
-    /// Checks that every allocated block lies inside the data area, clear of the metadata and
-    /// of every other block. Sorts only the allocated entries, so an empty table costs one pass.
+    /// Checks that every allocated block (its file offset and index, in block order) lies
+    /// inside the data area, clear of the metadata and of every other block. Sorts only the
+    /// allocated blocks, so an empty table costs nothing here.
     func checkBlocks(
-        _ table: BlockAllocationTable, header: DynamicHeader, virtualSize: UInt64, dataAreaEnd: Int64,
+        _ allocated: [(start: UInt64, index: Int)], header: DynamicHeader, virtualSize: UInt64, dataAreaEnd: Int64,
         metadata: [(range: Range<UInt64>, name: String)]
     ) throws(VHDError) {
         let blockSize = UInt64(header.blockSize)
         let bitmapSize = UInt64(header.sectorBitmapSizeInBytes)
-        var starts: [(start: UInt64, index: Int)] = []
-        for (index, entry) in table.entries.enumerated() where entry != BlockAllocationTable.unallocated {
-            starts.append((UInt64(entry) * 512, index))
-        }
+        var starts = allocated
         /// Bytes the block occupies in the file: its bitmap and the part of its data inside the disk.
         func extent(_ index: Int) -> UInt64 {
             bitmapSize + min(blockSize, virtualSize - UInt64(index) * blockSize)

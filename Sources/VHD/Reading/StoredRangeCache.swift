@@ -14,13 +14,24 @@ final class StoredRangeCache {
 
     init(file: HostFile) { self.file = file }
 
-    /// Calls `body` with the stored parts of `range`, in order.
+    /// Calls `body` with the stored parts of `range`, in order: window by window, so that a
+    /// long range (a VHDX's consecutive payload blocks make one data extent of any length) is
+    /// never listed at once. A stored range crossing a window's end comes in two adjacent parts.
     ///
     /// - Throws: ``VHDError`` if `lseek` fails, or what `body` throws.
     func forEachStoredRange(in range: Range<Int64>, _ body: (Range<Int64>) throws(VHDError) -> Void) throws(VHDError) {
-        guard !range.isEmpty else { return }
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = start + min(Self.windowSize, range.upperBound - start)
+            try forEachStoredRange(inWindow: start..<end, body)
+            start = end
+        }
+    }
+
+    /// ``forEachStoredRange(in:_:)`` for a range of at most ``windowSize`` bytes.
+    private func forEachStoredRange(inWindow range: Range<Int64>, _ body: (Range<Int64>) throws(VHDError) -> Void) throws(VHDError) {
         if range.lowerBound < window.lowerBound || range.upperBound > window.upperBound {
-            window = range.lowerBound..<(range.lowerBound + max(Self.windowSize, Int64(range.count)))
+            window = range.lowerBound..<(range.lowerBound + Self.windowSize)
             stored = try file.storedRanges(in: window)
             cursor = 0
         }
