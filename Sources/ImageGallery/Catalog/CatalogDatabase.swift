@@ -103,12 +103,16 @@ package enum CatalogValue: Sendable, Hashable {
 }
 
 /// One row of a query: its values by column name (as the statement names them).
+///
+/// PostgreSQL folds unquoted names to lower case, so a row it returns names the column
+/// `galleryId` `galleryid`: a column is found by its name as written, else by its name in lower
+/// case (names differing only in case are one name to both engines).
 package struct CatalogRow: Sendable, Equatable {
     package var values: [String: CatalogValue]
 
     package init(_ values: [String: CatalogValue]) { self.values = values }
 
-    package subscript(_ column: String) -> CatalogValue { values[column] ?? .null }
+    package subscript(_ column: String) -> CatalogValue { values[column] ?? values[column.lowercased()] ?? .null }
 }
 
 /// A failure of the engine (connection, statement, constraint), in the engine's words; the store
