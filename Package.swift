@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "ImageGallery",
             dependencies: [
-                "VHD", "CReflink",
+                "VHD", "CReflink", "GalleryVocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         // The gallery's catalog on PostgreSQL: the CatalogDatabase engine over postgres-nio. Only
@@ -63,19 +63,31 @@ let package = Package(
         .target(
             name: "CommandLineSupport",
             dependencies: ["VHD", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The gallery's words, shared by both programs and both libraries: OS types and states,
+        // Hyper-V generations, architectures. No Foundation, no dependencies.
+        .target(name: "GalleryVocabulary"),
+        // The gallery commands' declarations (arguments, options, help, validation), Foundation-free:
+        // `vhdtool` links them for a complete command tree (help, completion scripts, argument
+        // errors) and execs `vhdtool-gallery`, which links them too and runs them.
+        .target(
+            name: "GalleryCommandLine",
+            dependencies: [
+                "GalleryVocabulary", "CommandLineSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // Argument parsing and printing only. The gallery's commands (`vhdtool region|gallery|
         // definition|version`) run `vhdtool-gallery`, beside it: GRDB needs Foundation, whose
         // loading (ICU) would double the start-up time of every other command.
         .executableTarget(
             name: "vhdtool",
             dependencies: [
-                "VHD", "VHDFormat", "CommandLineSupport",
+                "VHD", "VHDFormat", "CommandLineSupport", "GalleryCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "vhdtool-gallery",
             dependencies: [
-                "VHD", "ImageGallery", "GalleryPostgres", "CommandLineSupport",
+                "VHD", "ImageGallery", "GalleryPostgres", "CommandLineSupport", "GalleryCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(

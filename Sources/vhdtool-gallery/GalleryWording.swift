@@ -1,3 +1,4 @@
+import GalleryCommandLine
 import ImageGallery
 
 /// The command line's wording of the gallery library's errors and warnings: the library says

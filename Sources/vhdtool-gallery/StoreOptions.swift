@@ -1,15 +1,10 @@
 import ArgumentParser
 import CommandLineSupport
+import GalleryCommandLine
 import ImageGallery
 import SystemPackage
 
-/// `--store DIR`: the gallery store (else VHDTOOL_STORE, else the user's data folder).
-struct StoreOptions: ParsableArguments {
-    @Option(name: .customLong("store"), help: ArgumentHelp(
-        "The store folder (default: $VHDTOOL_STORE, else $XDG_DATA_HOME/vhdtool or ~/.local/share/vhdtool).",
-        valueName: "dir"))
-    var folder: String?
-
+extension StoreOptions {
     /// Opens the store and runs `body`; a ``GalleryError`` is printed as one sentence and ends
     /// the command with the exit code of its category (README.md, "Exit codes"). Only a
     /// command that creates something (`creating`) creates a missing store.
@@ -57,23 +52,6 @@ func galleryCommand(_ body: () throws -> Void) throws {
     } catch let error as GalleryError {
         throw GalleryExit(error).exitCode
     }
-}
-
-/// A case-insensitive choice of a gallery enum on the command line.
-struct Choice<Value: RawRepresentable & CaseIterable & Sendable>: ExpressibleByArgument where Value.RawValue == String {
-    var value: Value
-
-    init?(argument: String) {
-        guard let value = Value(caseInsensitive: argument) else { return nil }
-        self.value = value
-    }
-
-    static var allValueStrings: [String] { Value.allCases.map { $0.rawValue.lowercased() } }
-}
-
-/// "generalized", "V2" and the like, for messages.
-func choices<Value: RawRepresentable & CaseIterable>(_: Value.Type) -> String where Value.RawValue == String {
-    Value.allCases.map(\.rawValue).joined(separator: "|")
 }
 
 /// Memory on the command line: a number of MB, or a size with K, M, G or T that is a whole

@@ -1,13 +1,36 @@
 import ArgumentParser
 import CommandLineSupport
+import GalleryCommandLine
 
 /// `vhdtool region|gallery|definition|version|store ...`: the image gallery's commands, a program of
-/// their own (vhdtool runs it) because the catalog's GRDB loads Foundation.
+/// their own (vhdtool runs it) because the catalog's GRDB loads Foundation. The commands'
+/// declarations are GalleryCommandLine's, shared with vhdtool; their implementations are here.
 @main
 struct VHDTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vhdtool",
         abstract: "The image gallery: regions, galleries, image definitions and image versions.",
         version: PackageVersion.current,
-        subcommands: [RegionCommand.self, GalleryCommand.self, DefinitionCommand.self, VersionCommand.self, StoreCommand.self])
+        subcommands: GalleryCommandLine.commands)
+
+    static func main() {
+        GalleryCommandLine.runner = { command in
+            guard let command = command as? any GalleryCommandImplementation else {
+                throw ValidationError("\(type(of: command)) has no implementation in vhdtool-gallery")
+            }
+            try command.perform()
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// What a gallery command declared in GalleryCommandLine does when it runs.
+protocol GalleryCommandImplementation: ParsableCommand {
+    /// Runs the parsed command: its `run()` calls this through `GalleryCommandLine.runner`.
+    func perform() throws
 }

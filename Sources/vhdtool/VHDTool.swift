@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandLineSupport
+import GalleryCommandLine
 import VHD
 
 #if canImport(Glibc)
@@ -14,27 +15,21 @@ struct VHDTool: ParsableCommand {
         commandName: "vhdtool",
         abstract: "Inspect, read, convert, write, resize, compact, merge, repair, digest, tag and publish Microsoft VHD disk images.",
         discussion: """
-            The image gallery: vhdtool region|gallery|definition|version|store ... (run by vhdtool-gallery, \
-            installed beside vhdtool; see vhdtool gallery --help).
+            The image gallery's commands run in vhdtool-gallery, installed beside vhdtool.
             """,
         version: PackageVersion.current,
         subcommands: [
             Inspect.self, Check.self, Map.self, Convert.self, Create.self, Write.self, Occupied.self, Digest.self, Tag.self,
             Repair.self, Resize.self, Compact.self, Merge.self, Reparent.self,
-        ])
-
-    /// The gallery's commands, which `vhdtool-gallery` runs.
-    static let galleryCommands: Set<String> = ["region", "gallery", "definition", "version", "store"]
+        ],
+        // Declared here too (help, completion scripts, argument errors), run by vhdtool-gallery.
+        groupedSubcommands: [CommandGroup(name: "Image gallery", subcommands: GalleryCommandLine.commands)])
 
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        if let first = arguments.first, galleryCommands.contains(first) {
-            runGallery(arguments)
-        }
-        // `vhdtool help version create` is the gallery's help.
-        if arguments.first == "help", arguments.count > 1, galleryCommands.contains(arguments[1]) {
-            runGallery(Array(arguments.dropFirst()) + ["--help"])
-        }
+        // A gallery command parsed here runs in vhdtool-gallery, whose catalog needs Foundation:
+        // this program execs it with the same arguments.
+        GalleryCommandLine.runner = { _ in runGallery(arguments) }
         // INT, TERM and HUP remove the partial files of every command (see Interruption).
         PartialFiles.prepare()
         Interruption.installCleanup { PartialFiles.removeAll() }

@@ -41,7 +41,7 @@ struct GalleryJobTests {
         try FileManager.default.createDirectory(atPath: storeFolder, withIntermediateDirectories: true)
         do {
             let queue = try DatabaseQueue(path: storeFolder + "/" + GalleryStore.catalogName)
-            try GalleryStore.migrator.migrate(queue, upTo: "v1: regions, galleries, definitions, versions, replicas")
+            try SQLiteCatalog.migrator.migrate(queue, upTo: "v1: regions, galleries, definitions, versions, replicas")
             try queue.write { db in
                 let date = "2026-01-01T00:00:00Z"
                 try db.execute(sql: "INSERT INTO region (id, name, path, isDefault) VALUES (1, 'r1', ?, 1), (2, 'r2', ?, 0)", arguments: [r1, r2])

@@ -1,4 +1,3 @@
-import GRDB
 @testable import ImageGallery
 import Foundation
 import SystemPackage
@@ -52,13 +51,17 @@ struct NameRulesTests {
 /// The catalog through the library: limits, latest, crash recovery.
 struct GalleryStoreTests {
     let folder: TemporaryFolder
-    let store: GalleryStore
 
     init() throws {
         folder = try TemporaryFolder()
-        store = try GalleryStore(folder: FilePath(folder.file("store")))
+    }
+
+    /// A new store on `engine` with the regions r1 and r2.
+    func open(_ engine: CatalogEngine, limits: StoreLimits = StoreLimits()) throws -> GalleryStore {
+        let store = try engine.makeStore(folder, limits)
         try store.addRegion("r1", path: folder.file("r1"))
         try store.addRegion("r2", path: folder.file("r2"))
+        return store
     }
 
     /// A 1 MiB raw disk with some data.
@@ -70,7 +73,7 @@ struct GalleryStoreTests {
         return path
     }
 
-    func definition() throws {
+    func definition(in store: GalleryStore) throws {
         try store.createGallery("g")
         try store.createDefinition(
             DefinitionRequest(name: "d", publisher: "p", offer: "o", sku: "s", osType: .linux, osState: .generalized), gallery: "g")
@@ -83,13 +86,14 @@ struct GalleryStoreTests {
         return request
     }
 
-    @Test func storeLimitsAreEnforced() throws {
+    @Test(arguments: CatalogEngines.all)
+    func storeLimitsAreEnforced(engine: CatalogEngine) throws {
         var limits = StoreLimits()
         limits.galleries = 2
         limits.definitions = 2
         limits.versionsPerRegion = 2
-        let store = try GalleryStore(folder: self.store.folder, limits: limits)
-        try definition()
+        let store = try open(engine, limits: limits)
+        try definition(in: store)
         try store.createGallery("g2")
         #expect(throws: GalleryError.rule("the store already holds 2 galleries, the most allowed")) { try store.createGallery("g3") }
         try store.createDefinition(DefinitionRequest(name: "d2", publisher: "p", offer: "o", sku: "s2", osType: .linux, osState: .generalized), gallery: "g2")
@@ -106,8 +110,10 @@ struct GalleryStoreTests {
         _ = try store.createVersion(request("1.0.2", disk: source, regions: ["r2"]), gallery: "g", definition: "d")
     }
 
-    @Test func latestRuleOverDetails() throws {
-        try definition()
+    @Test(arguments: CatalogEngines.all)
+    func latestRuleOverDetails(engine: CatalogEngine) throws {
+        let store = try open(engine)
+        try definition(in: store)
         let source = try disk("a.raw")
         for version in ["1.0.0", "1.1.0", "0.9.0"] {
             _ = try store.createVersion(request(version, disk: source), gallery: "g", definition: "d")
@@ -132,8 +138,10 @@ struct GalleryStoreTests {
     /// A create killed mid-copy leaves its lease and running jobs behind with a temporary file
     /// beside the replica, never a replica at its final path; the version shows as abandoned,
     /// and `replicate` takes it over and finishes it.
-    @Test func replicateFinishesAnInterruptedCreate() throws {
-        try definition()
+    @Test(arguments: CatalogEngines.all)
+    func replicateFinishesAnInterruptedCreate(engine: CatalogEngine) throws {
+        let store = try open(engine)
+        try definition(in: store)
         let source = try disk("a.raw")
         let created = try store.createVersion(request("1.0.0", disk: source), gallery: "g", definition: "d")
         let replica = GalleryStore.replicaPath(created, region: created.regions[0].region, disk: created.disks[0], index: 1)
@@ -145,10 +153,10 @@ struct GalleryStoreTests {
         let host = LeaseHolder.current.host
         let pid = Int64(LeaseHolder.current.pid)
         try store.write { db in
-            try db.execute(sql: "UPDATE replicationJob SET state = 'running', doneBytes = 400000, leaseHost = ?, leasePid = ?, leaseStart = 1, leaseExpiry = 0",
-                           arguments: [host, pid])
-            try db.execute(sql: "UPDATE version SET provisioningState = 'Creating', leaseOperation = 'creating', leaseHost = ?, leasePid = ?, leaseStart = 1, leaseExpiry = 0",
-                           arguments: [host, pid])
+            try db.execute("UPDATE replicationJob SET state = 'running', doneBytes = 400000, leaseHost = ?, leasePid = ?, leaseStart = 1, leaseExpiry = 0",
+                           [.text(host), .integer(pid)])
+            try db.execute("UPDATE version SET provisioningState = 'Creating', leaseOperation = 'creating', leaseHost = ?, leasePid = ?, leaseStart = 1, leaseExpiry = 0",
+                           [.text(host), .integer(pid)])
         }
         let interrupted = try store.version("1.0.0", gallery: "g", definition: "d")
         #expect(interrupted.regions.map(\.target.state) == [.unknown, .unknown])
@@ -164,8 +172,10 @@ struct GalleryStoreTests {
 
     /// Cancelling replication leaves the jobs pending (not Completed, not a file at a final
     /// path); the next `replicate` resumes.
-    @Test func cancellingLeavesTheJobsPendingAndReplicateResumes() throws {
-        try definition()
+    @Test(arguments: CatalogEngines.all)
+    func cancellingLeavesTheJobsPendingAndReplicateResumes(engine: CatalogEngine) throws {
+        let store = try open(engine)
+        try definition(in: store)
         let source = try disk("a.raw")
         _ = try store.createVersion(request("1.0.0", disk: source), gallery: "g", definition: "d")
         for replica in ["r1", "r2"] { #expect(unlink(folder.file("\(replica)/g/d/1.0.0/os-1.vhd")) == 0) }
@@ -184,8 +194,10 @@ struct GalleryStoreTests {
     }
 
     /// Progress reported while replicating never goes down in a region, and ends at the total.
-    @Test func progressNeverGoesBackwards() throws {
-        try definition()
+    @Test(arguments: CatalogEngines.all)
+    func progressNeverGoesBackwards(engine: CatalogEngine) throws {
+        let store = try open(engine)
+        try definition(in: store)
         let source = try disk("a.raw")
         var request = request("1.0.0", disk: source, regions: ["r1=3", "r2=2"])
         request.replicaCount = 1
@@ -217,9 +229,10 @@ struct GalleryStoreTests {
     }
 
     @Test func catalogUsesWALAndForeignKeys() throws {
+        let store = try open(CatalogEngines.sqlite)
         let (journal, keys) = try store.read { db in
-            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
+            (try db.queryOne("PRAGMA journal_mode", [])?["journal_mode"], try db.queryOne("PRAGMA foreign_keys", [])?["foreign_keys"])
         }
-        #expect(journal == "wal" && keys == 1)
+        #expect(journal == .text("wal") && keys == .integer(1))
     }
 }

@@ -41,6 +41,16 @@ package protocol CatalogDatabase: Sendable {
 
     /// Closes the connection. Later calls fail.
     func close()
+
+    /// What the engine's own consistency checks find wrong with the catalog, one sentence per
+    /// problem (SQLite: `integrity_check` and `foreign_key_check`); empty when nothing is.
+    /// An engine whose server keeps its own constraints may find nothing to check (the default).
+    func integrityProblems() throws -> [String]
+}
+
+extension CatalogDatabase {
+    /// Nothing to check beyond what the engine enforces itself.
+    package func integrityProblems() throws -> [String] { [] }
 }
 
 /// One open transaction of a ``CatalogDatabase``: statements and their rows.
@@ -103,16 +113,18 @@ package enum CatalogValue: Sendable, Hashable {
 }
 
 /// One row of a query: its values by column name (as the statement names them).
-///
-/// PostgreSQL folds unquoted names to lower case, so a row it returns names the column
-/// `galleryId` `galleryid`: a column is found by its name as written, else by its name in lower
-/// case (names differing only in case are one name to both engines).
 package struct CatalogRow: Sendable, Equatable {
     package var values: [String: CatalogValue]
 
     package init(_ values: [String: CatalogValue]) { self.values = values }
 
+    /// The value of `column`, or null when the row has no such column. A column is also found
+    /// by its name in lower case: PostgreSQL folds unquoted names (`versionId` comes back as
+    /// `versionid`), SQLite keeps them as written.
     package subscript(_ column: String) -> CatalogValue { values[column] ?? values[column.lowercased()] ?? .null }
+
+    /// Whether the row has `column` (in either spelling, see ``subscript(_:)``).
+    package func has(_ column: String) -> Bool { values[column] != nil || values[column.lowercased()] != nil }
 }
 
 /// A failure of the engine (connection, statement, constraint), in the engine's words; the store

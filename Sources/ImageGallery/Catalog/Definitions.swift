@@ -1,5 +1,3 @@
-import GRDB
-
 /// What `definition create` asks for.
 public struct DefinitionRequest: Sendable, Equatable {
     /// The definition's name: at most 80 ASCII letters, digits, `_`, `-` and `.`, starting with a letter
@@ -126,16 +124,16 @@ extension GalleryStore {
         }
         return try write { db in
             let gallery = try Self.gallery(galleryName, in: db)
-            if try ImageDefinition.filter(Column("galleryId") == gallery.id && Column("name").collating(.nocase) == request.name).fetchOne(db) != nil {
+            if try ImageDefinition.fetchOne(db, where: "galleryId = ? AND lower(name) = lower(?)", [CatalogValue(gallery.id), .text(request.name)]) != nil {
                 throw GalleryError.conflict("an image definition named '\(request.name)' already exists in the gallery '\(gallery.name)'")
             }
-            if let other = try ImageDefinition.filter(
-                Column("galleryId") == gallery.id && Column("publisher").collating(.nocase) == request.publisher
-                    && Column("offer").collating(.nocase) == request.offer && Column("sku").collating(.nocase) == request.sku
-            ).fetchOne(db) {
+            if let other = try ImageDefinition.fetchOne(
+                db, where: "galleryId = ? AND lower(publisher) = lower(?) AND lower(offer) = lower(?) AND lower(sku) = lower(?)",
+                [CatalogValue(gallery.id), .text(request.publisher), .text(request.offer), .text(request.sku)]
+            ) {
                 throw GalleryError.conflict("Gallery image: \(other.name) identified by (publisher:\(request.publisher), offer:\(request.offer), sku:\(request.sku)) already exists; the publisher/offer/SKU triple must be unique in a gallery")
             }
-            let count = try ImageDefinition.fetchCount(db)
+            let count = try ImageDefinition.count(db)
             guard count < limits.definitions else {
                 throw GalleryError.rule("the store already holds \(count) image definitions, the most allowed")
             }
@@ -173,7 +171,7 @@ extension GalleryStore {
     public func definitions(gallery galleryName: String) throws(GalleryError) -> [ImageDefinition] {
         try read { db in
             let gallery = try Self.gallery(galleryName, in: db)
-            return try ImageDefinition.filter(Column("galleryId") == gallery.id).order(Column("name").collating(.nocase)).fetchAll(db)
+            return try ImageDefinition.fetchAll(db, where: "galleryId = ?", [CatalogValue(gallery.id)], order: "lower(name), id")
         }
     }
 
@@ -208,17 +206,18 @@ extension GalleryStore {
     public func deleteDefinition(_ name: String, gallery: String) throws(GalleryError) {
         try write { db in
             let definition = try Self.definition(name, gallery: gallery, in: db)
-            let versions = try ImageVersion.filter(Column("definitionId") == definition.id).fetchCount(db)
+            let versions = try ImageVersion.count(db, where: "definitionId = ?", [CatalogValue(definition.id)])
             guard versions == 0 else {
                 throw GalleryError.conflict("the image definition '\(definition.name)' cannot be deleted while it has \(versions) image version\(versions == 1 ? "" : "s")")
             }
-            _ = try definition.delete(db)
+            try definition.delete(db)
         }
     }
 
-    static func definition(_ name: String, gallery galleryName: String, in db: Database) throws -> ImageDefinition {
+    static func definition(_ name: String, gallery galleryName: String, in db: any CatalogConnection) throws -> ImageDefinition {
         let gallery = try Self.gallery(galleryName, in: db)
-        guard let definition = try ImageDefinition.filter(Column("galleryId") == gallery.id && Column("name").collating(.nocase) == name).fetchOne(db) else {
+        guard let definition = try ImageDefinition.fetchOne(
+            db, where: "galleryId = ? AND lower(name) = lower(?)", [CatalogValue(gallery.id), .text(name)]) else {
             throw GalleryError.notFound("there is no image definition named '\(name)' in the gallery '\(gallery.name)'")
         }
         return definition

@@ -1,5 +1,3 @@
-import GRDB
-
 extension GalleryStore {
     /// Creates a gallery.
     ///
@@ -8,10 +6,10 @@ extension GalleryStore {
     public func createGallery(_ name: String, description: String? = nil) throws(GalleryError) -> Gallery {
         try NameRules.checkResourceName(name, kind: "gallery")
         return try write { db in
-            if try Gallery.filter(Column("name").collating(.nocase) == name).fetchOne(db) != nil {
+            if try Gallery.fetchOne(db, where: "lower(name) = lower(?)", [.text(name)]) != nil {
                 throw GalleryError.conflict("a gallery named '\(name)' already exists in the store")
             }
-            let count = try Gallery.fetchCount(db)
+            let count = try Gallery.count(db)
             guard count < limits.galleries else {
                 throw GalleryError.rule("the store already holds \(count) galleries, the most allowed")
             }
@@ -35,7 +33,7 @@ extension GalleryStore {
     /// - Returns: The galleries; empty when there are none.
     /// - Throws: ``GalleryError`` when the catalog cannot be read.
     public func galleries() throws(GalleryError) -> [Gallery] {
-        try read { db in try Gallery.order(Column("name").collating(.nocase)).fetchAll(db) }
+        try read { db in try Gallery.fetchAll(db, order: "lower(name), id") }
     }
 
     /// Changes a gallery's description, the one field that may change.
@@ -55,16 +53,16 @@ extension GalleryStore {
     public func deleteGallery(_ name: String) throws(GalleryError) {
         try write { db in
             let gallery = try Self.gallery(name, in: db)
-            let definitions = try ImageDefinition.filter(Column("galleryId") == gallery.id).fetchCount(db)
+            let definitions = try ImageDefinition.count(db, where: "galleryId = ?", [CatalogValue(gallery.id)])
             guard definitions == 0 else {
                 throw GalleryError.conflict("the gallery '\(gallery.name)' cannot be deleted while it holds \(definitions) image definition\(definitions == 1 ? "" : "s")")
             }
-            _ = try gallery.delete(db)
+            try gallery.delete(db)
         }
     }
 
-    static func gallery(_ name: String, in db: Database) throws -> Gallery {
-        guard let gallery = try Gallery.filter(Column("name").collating(.nocase) == name).fetchOne(db) else {
+    static func gallery(_ name: String, in db: any CatalogConnection) throws -> Gallery {
+        guard let gallery = try Gallery.fetchOne(db, where: "lower(name) = lower(?)", [.text(name)]) else {
             throw GalleryError.notFound("there is no gallery named '\(name)' in the store")
         }
         return gallery

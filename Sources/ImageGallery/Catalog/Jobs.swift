@@ -1,12 +1,11 @@
 import Dispatch
-import GRDB
 
 /// The catalog side of leases and replication jobs: every statement that reads or changes a
 /// lease or a job is here, behind functions that say what they do (so that another catalog
 /// engine implements these and nothing else changes).
 extension GalleryStore {
     /// Adds pending jobs for replicas `indices` of every disk of a version in a region.
-    static func insertJobs(version versionId: Int64, region regionId: Int64, disks: [VersionDisk], indices: ClosedRange<Int>, in db: Database) throws {
+    static func insertJobs(version versionId: Int64, region regionId: Int64, disks: [VersionDisk], indices: ClosedRange<Int>, in db: any CatalogConnection) throws {
         for disk in disks {
             for index in indices {
                 var job = ReplicationJob(
@@ -24,11 +23,15 @@ extension GalleryStore {
     /// `wait` a wait until it is done; an abandoned lease is taken over.
     func withVersionLease<T>(
         _ name: String, gallery: String, definition: String, operation: String, wait: Bool,
-        _ body: (inout ImageVersion, Database) throws -> T
+        _ body: (inout ImageVersion, any CatalogConnection) throws -> T
     ) throws(GalleryError) -> T {
         while true {
             let attempt: Result<T, LeaseBusy> = try write { db in
-                var version = try Self.version(name, gallery: gallery, definition: definition, in: db)
+                let found = try Self.version(name, gallery: gallery, definition: definition, in: db)
+                // Locked (PostgreSQL) so that no worker's short transaction changes it until the lease is recorded.
+                guard var version = try ImageVersion.fetchOne(db, id: found.id, suffix: db.dialect.forUpdate) else {
+                    throw GalleryError.notFound("the image version '\(name)' was deleted")
+                }
                 if let busy = try Self.holder(of: version, in: db) { return .failure(LeaseBusy(reason: busy)) }
                 version.setLease(.mine(operation))
                 try version.update(db)
@@ -48,11 +51,11 @@ extension GalleryStore {
     }
 
     /// Who else works on the version now, in words, or nil when nobody alive does.
-    static func holder(of version: ImageVersion, in db: Database) throws -> String? {
+    static func holder(of version: ImageVersion, in db: any CatalogConnection) throws -> String? {
         if let lease = version.lease, !lease.isMine, lease.isAlive {
             return "the image version '\(version.name)' is held by \(lease.operation ?? "an operation") (\(lease.holder), alive)"
         }
-        let running = try ReplicationJob.filter(Column("versionId") == version.id && Column("state") == JobState.running.rawValue).fetchAll(db)
+        let running = try ReplicationJob.fetchAll(db, where: "versionId = ? AND state = 'running'", [CatalogValue(version.id)])
         if let job = running.first(where: { $0.lease.map { !$0.isMine && $0.isAlive } ?? false }), let lease = job.lease {
             return "the image version '\(version.name)' is being replicated by \(lease.holder) (alive)"
         }
@@ -64,10 +67,10 @@ extension GalleryStore {
     @discardableResult
     func settle(version versionId: Int64) throws(GalleryError) -> VersionDetails? {
         try write { db in
-            guard var version = try ImageVersion.fetchOne(db, key: versionId) else { return nil }
+            guard var version = try ImageVersion.fetchOne(db, id: versionId, suffix: db.dialect.forUpdate) else { return nil }
             let ownLease = version.lease?.isMine == true
             if let lease = version.lease, !ownLease, lease.isAlive { return try Self.details(of: version, in: db) }
-            let jobs = try ReplicationJob.filter(Column("versionId") == versionId).fetchAll(db)
+            let jobs = try ReplicationJob.fetchAll(db, where: "versionId = ?", [.integer(versionId)])
             if jobs.contains(where: { $0.state == .failed }) {
                 version.provisioningState = "Failed"
             } else if jobs.allSatisfy({ $0.state == .done }) {
@@ -84,11 +87,11 @@ extension GalleryStore {
         let me = LeaseHolder.current
         _ = try? write { db in
             try db.execute(
-                sql: """
-                    UPDATE version SET leaseOperation = NULL, leaseHost = NULL, leasePid = NULL, leaseStart = NULL, leaseExpiry = NULL
-                    WHERE id = ? AND leaseHost = ? AND leasePid = ? AND leaseStart = ?
-                    """,
-                arguments: [versionId, me.host, Int64(me.pid), Int64(me.startTime)])
+                """
+                UPDATE version SET leaseOperation = NULL, leaseHost = NULL, leasePid = NULL, leaseStart = NULL, leaseExpiry = NULL
+                WHERE id = ? AND leaseHost = ? AND leasePid = ? AND leaseStart = ?
+                """,
+                [.integer(versionId), .text(me.host), .integer(Int64(me.pid)), .integer(Int64(me.startTime))])
         }
     }
 
@@ -107,9 +110,9 @@ extension GalleryStore {
     /// Claims the version's next pending job; jobs whose holders are gone go back to pending first.
     func claimJob(version versionId: Int64) throws(GalleryError) -> ClaimStep {
         try write { db in
-            guard let version = try ImageVersion.fetchOne(db, key: versionId) else { return .stop }
+            guard let version = try ImageVersion.fetchOne(db, id: versionId) else { return .stop }
             if let lease = version.lease, !lease.isMine, lease.isAlive { return .stop }
-            let jobs = try ReplicationJob.filter(Column("versionId") == versionId).fetchAll(db)
+            let jobs = try ReplicationJob.fetchAll(db, where: "versionId = ?", [.integer(versionId)])
             var othersRunning = false
             for var job in jobs where job.state == .running {
                 guard let lease = job.lease, !lease.isMine else { continue }
@@ -122,10 +125,9 @@ extension GalleryStore {
                     try job.update(db)
                 }
             }
-            let next = try ReplicationJob
-                .filter(Column("versionId") == versionId && Column("state") == JobState.pending.rawValue)
-                .order(Column("replicaIndex"), Column("regionId"), Column("versionDiskId"), Column("id"))
-                .fetchOne(db)
+            let next = try ReplicationJob.fetchOne(
+                db, where: "versionId = ? AND state = 'pending'", [.integer(versionId)],
+                order: "replicaIndex, regionId, versionDiskId, id", suffix: db.dialect.skipLocked)
             guard var job = next else { return othersRunning ? .waitForOthers : .finished }
             job.state = .running
             job.doneBytes = 0
@@ -148,10 +150,11 @@ extension GalleryStore {
     /// Records how a job this process ran ended (nothing, when its lease was taken over).
     func finishJob(_ id: Int64, _ outcome: JobOutcome) throws(GalleryError) {
         try write { db in
-            guard var job = try ReplicationJob.fetchOne(db, key: id), job.state == .running, job.lease?.isMine == true else { return }
+            guard var job = try ReplicationJob.fetchOne(db, id: id, suffix: db.dialect.forUpdate), job.state == .running,
+                  job.lease?.isMine == true else { return }
             switch outcome {
             case let .done(size, digest):
-                let disk = try VersionDisk.fetchOne(db, key: job.versionDiskId)
+                let disk = try VersionDisk.fetchOne(db, id: job.versionDiskId)
                 job.state = .done
                 job.fileSize = size
                 job.digest = digest
@@ -173,8 +176,11 @@ extension GalleryStore {
         let me = LeaseHolder.current
         _ = try? write { db in
             try db.execute(
-                sql: "UPDATE replicationJob SET doneBytes = MAX(doneBytes, ?) WHERE id = ? AND state = 'running' AND leasePid = ? AND leaseStart = ? AND leaseHost = ?",
-                arguments: [bytes, id, Int64(me.pid), Int64(me.startTime), me.host])
+                """
+                UPDATE replicationJob SET doneBytes = CASE WHEN doneBytes > ? THEN doneBytes ELSE ? END
+                WHERE id = ? AND state = 'running' AND leasePid = ? AND leaseStart = ? AND leaseHost = ?
+                """,
+                [.integer(bytes), .integer(bytes), .integer(id), .integer(Int64(me.pid)), .integer(Int64(me.startTime)), .text(me.host)])
         }
     }
 
@@ -185,8 +191,8 @@ extension GalleryStore {
         _ = try? write { db in
             for table in ["version", "replicationJob"] {
                 try db.execute(
-                    sql: "UPDATE \(table) SET leaseExpiry = ? WHERE leaseHost = ? AND leasePid = ? AND leaseStart = ?",
-                    arguments: [expiry, me.host, Int64(me.pid), Int64(me.startTime)])
+                    "UPDATE \(table) SET leaseExpiry = ? WHERE leaseHost = ? AND leasePid = ? AND leaseStart = ?",
+                    [.real(expiry), .text(me.host), .integer(Int64(me.pid)), .integer(Int64(me.startTime))])
             }
         }
     }
@@ -215,20 +221,20 @@ extension GalleryStore {
         guard !requeue.isEmpty || !fail.isEmpty || !sizes.isEmpty else { return }
         try write { db in
             for id in requeue {
-                guard var job = try ReplicationJob.fetchOne(db, key: id), job.state == .done || job.state == .failed else { continue }
+                guard var job = try ReplicationJob.fetchOne(db, id: id, suffix: db.dialect.forUpdate), job.state == .done || job.state == .failed else { continue }
                 job.state = .pending
                 job.doneBytes = 0
                 job.details = nil
                 try job.update(db)
             }
             for (id, reason) in fail {
-                guard var job = try ReplicationJob.fetchOne(db, key: id), job.state == .done else { continue }
+                guard var job = try ReplicationJob.fetchOne(db, id: id, suffix: db.dialect.forUpdate), job.state == .done else { continue }
                 job.state = .failed
                 job.details = reason
                 try job.update(db)
             }
             for (id, size) in sizes {
-                try db.execute(sql: "UPDATE replicationJob SET fileSize = ? WHERE id = ? AND state = 'done' AND fileSize IS NULL", arguments: [size, id])
+                try db.execute("UPDATE replicationJob SET fileSize = ? WHERE id = ? AND state = 'done' AND fileSize IS NULL", [.integer(size), .integer(id)])
             }
         }
     }
@@ -237,14 +243,14 @@ extension GalleryStore {
     func retryFailedJobs(version versionId: Int64) throws(GalleryError) {
         try write { db in
             try db.execute(
-                sql: "UPDATE replicationJob SET state = 'pending', details = NULL, doneBytes = 0 WHERE versionId = ? AND state = 'failed'",
-                arguments: [versionId])
+                "UPDATE replicationJob SET state = 'pending', details = NULL, doneBytes = 0 WHERE versionId = ? AND state = 'failed'",
+                [.integer(versionId)])
         }
     }
 
     /// The versions whose names match, with everything about them.
     func details(versionId: Int64) throws(GalleryError) -> VersionDetails? {
-        try read { db in try ImageVersion.fetchOne(db, key: versionId).map { try Self.details(of: $0, in: db) } }
+        try read { db in try ImageVersion.fetchOne(db, id: versionId).map { try Self.details(of: $0, in: db) } }
     }
 
     static func pause(milliseconds: Int) {

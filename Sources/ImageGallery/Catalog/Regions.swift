@@ -1,4 +1,3 @@
-import GRDB
 import SystemPackage
 
 extension GalleryStore {
@@ -15,20 +14,20 @@ extension GalleryStore {
     public func addRegion(_ name: String, path: String, makeDefault: Bool = false) throws(GalleryError) -> Region {
         try NameRules.checkResourceName(name, kind: "region")
         let folder = Self.absolute(FilePath(path))
-        if RegionFolder.contains(folder.string, self.folder.string) {
-            throw GalleryError.conflict("the folder '\(folder)' holds the store's catalog ('\(self.folder)'); give the region a folder of its own")
+        if let storeFolder = self.folder, RegionFolder.contains(folder.string, storeFolder.string) {
+            throw GalleryError.conflict("the folder '\(folder)' holds the store's catalog ('\(storeFolder)'); give the region a folder of its own")
         }
         // Checked before the folder is made (nothing is left behind when refused) and again,
         // with the folder there, in the transaction that records the region.
         try Self.refuseOverlap(folder, with: regions())
         try Self.makeFolders(folder)
         return try write { db in
-            if try Region.filter(Column("name").collating(.nocase) == name).fetchOne(db) != nil {
+            if try Region.fetchOne(db, where: "lower(name) = lower(?)", [.text(name)]) != nil {
                 throw GalleryError.conflict("a region named '\(name)' already exists in the store")
             }
             try Self.refuseOverlap(folder, with: Region.fetchAll(db))
-            let isFirst = try Region.fetchCount(db) == 0
-            if makeDefault { try db.execute(sql: "UPDATE region SET isDefault = 0") }
+            let isFirst = try Region.count(db) == 0
+            if makeDefault { try db.execute("UPDATE region SET isDefault = 0", []) }
             var region = Region(id: nil, name: name, path: folder.string, isDefault: isFirst || makeDefault)
             try region.insert(db)
             return region
@@ -37,14 +36,14 @@ extension GalleryStore {
 
     /// Every region, in the order added.
     public func regions() throws(GalleryError) -> [Region] {
-        try read { db in try Region.order(Column("id")).fetchAll(db) }
+        try read { db in try Region.fetchAll(db) }
     }
 
     /// Makes `name` the region that versions created without target regions go to.
     public func setDefaultRegion(_ name: String) throws(GalleryError) {
         try write { db in
             let region = try Self.region(name, in: db)
-            try db.execute(sql: "UPDATE region SET isDefault = (id = ?)", arguments: [region.id])
+            try db.execute("UPDATE region SET isDefault = CASE WHEN id = ? THEN 1 ELSE 0 END", [CatalogValue(region.id)])
         }
     }
 
@@ -54,13 +53,13 @@ extension GalleryStore {
     public func removeRegion(_ name: String) throws(GalleryError) {
         try write { db in
             let region = try Self.region(name, in: db)
-            let versions = try VersionRegion.filter(Column("regionId") == region.id).fetchCount(db)
+            let versions = try VersionRegion.count(db, where: "regionId = ?", [CatalogValue(region.id)])
             guard versions == 0 else {
                 throw GalleryError.conflict("the region '\(region.name)' cannot be removed while \(versions) image version\(versions == 1 ? "" : "s") keep replicas there")
             }
-            _ = try region.delete(db)
+            try region.delete(db)
             if region.isDefault {
-                try db.execute(sql: "UPDATE region SET isDefault = 1 WHERE id = (SELECT MIN(id) FROM region)")
+                try db.execute("UPDATE region SET isDefault = 1 WHERE id = (SELECT MIN(id) FROM region)", [])
             }
         }
     }
@@ -71,8 +70,8 @@ extension GalleryStore {
         }
     }
 
-    static func region(_ name: String, in db: Database) throws -> Region {
-        guard let region = try Region.filter(Column("name").collating(.nocase) == name).fetchOne(db) else {
+    static func region(_ name: String, in db: any CatalogConnection) throws -> Region {
+        guard let region = try Region.fetchOne(db, where: "lower(name) = lower(?)", [.text(name)]) else {
             throw GalleryError.notFound("there is no region named '\(name)' in the store", remedy: .addRegion)
         }
         return region

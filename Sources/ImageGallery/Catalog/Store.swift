@@ -1,4 +1,3 @@
-import GRDB
 import SystemPackage
 import VHD
 
@@ -10,21 +9,23 @@ import Musl
 import Darwin
 #endif
 
-/// The store: a folder playing the part of a subscription. It holds `catalog.sqlite` (the
-/// catalog of regions, galleries, definitions, versions, their leases and replication jobs)
-/// and names regions, each a storage root folder where replicas are written.
+/// The store: the part of a subscription the gallery lives in. Its catalog (regions,
+/// galleries, definitions, versions, their leases and replication jobs) is `catalog.sqlite`
+/// in a store folder, or a PostgreSQL database many hosts share; regions are storage root
+/// folders where replicas are written.
 ///
-/// Every SQL statement lives in the Catalog folder, behind functions that say what they do
-/// (leases and jobs in Jobs.swift), so that a second catalog engine can take the same place.
-///
-/// The catalog is SQLite through GRDB: migrations, WAL journal, foreign keys, a busy timeout
-/// so that concurrent commands wait for each other, and one immediate transaction per change.
+/// Every rule is written once, as SQL both engines run, in the Catalog folder, behind
+/// functions that say what they do (leases and jobs in Jobs.swift); the engine
+/// (``CatalogDatabase``) only runs it and gives its transactions their guarantees.
 public struct GalleryStore: Sendable {
-    /// The store's folder.
-    public let folder: FilePath
+    /// The store's folder, holding `catalog.sqlite`; nil when the catalog is on a server.
+    public let folder: FilePath?
     /// The limits the store enforces on galleries, definitions, versions and disk sizes.
     public let limits: StoreLimits
-    let database: DatabaseQueue
+    let database: any CatalogDatabase
+
+    /// Where the catalog is, for messages: the SQLite file, or the server's URL without its password.
+    public var location: String { database.location }
 
     /// The catalog's file name inside the store folder.
     public static let catalogName = "catalog.sqlite"
@@ -56,20 +57,31 @@ public struct GalleryStore: Sendable {
         } else {
             throw GalleryError(.io, "the catalog '\(catalog)' cannot be opened: \(Errno(rawValue: errno))")
         }
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(60)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
-            database = try DatabaseQueue(path: catalog.string, configuration: configuration)
-            try Self.migrator.migrate(database)
+            let database = try SQLiteCatalog(path: catalog.string)
+            try database.migrate()
+            self.database = database
         } catch let error as GalleryError {
             throw error
+        } catch let error as CatalogEngineError {
+            throw GalleryError(.io, "the catalog in '\(folder)' cannot be opened: \(error.message)")
         } catch {
             throw GalleryError(.io, "the catalog in '\(folder)' cannot be opened: \(error)")
+        }
+    }
+
+    /// Opens the store whose catalog is `database` (another engine than a store folder's
+    /// SQLite file, such as a PostgreSQL server) and migrates it to the current schema.
+    ///
+    /// - Throws: ``GalleryError`` (io) when the catalog cannot be reached or migrated.
+    package init(database: any CatalogDatabase, limits: StoreLimits = StoreLimits()) throws(GalleryError) {
+        self.folder = nil
+        self.limits = limits
+        self.database = database
+        do {
+            try database.migrate()
+        } catch {
+            throw Self.catalogError(error, doing: "opened")
         }
     }
 
@@ -83,33 +95,42 @@ public struct GalleryStore: Sendable {
         throw .rule("no store folder was given, and neither VHDTOOL_STORE nor HOME is set", remedy: .chooseStore)
     }
 
-    /// Runs `body` in one immediate write transaction: it waits for other writers, and either
-    /// all of its changes are committed or none.
-    func write<T>(_ body: (Database) throws -> T) throws(GalleryError) -> T {
+    /// Runs `body` in one write transaction: it waits for other writers, and either all of its
+    /// changes are committed or none.
+    func write<T>(_ body: (any CatalogConnection) throws -> T) throws(GalleryError) -> T {
         do {
-            return try database.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
-            }
-        } catch let error as GalleryError {
-            throw error
+            return try database.write(body)
         } catch {
-            throw GalleryError(.io, "the catalog could not be updated: \(error)")
+            throw Self.catalogError(error, doing: "updated")
+        }
+    }
+
+    /// Runs `body` in a transaction serialized only by the rows it locks (see
+    /// ``CatalogDatabase/writeRows(_:)``): for the short steps of replication workers.
+    func writeRows<T>(_ body: (any CatalogConnection) throws -> T) throws(GalleryError) -> T {
+        do {
+            return try database.writeRows(body)
+        } catch {
+            throw Self.catalogError(error, doing: "updated")
         }
     }
 
     /// Runs `body` reading a consistent snapshot of the catalog.
-    func read<T>(_ body: (Database) throws -> T) throws(GalleryError) -> T {
+    func read<T>(_ body: (any CatalogConnection) throws -> T) throws(GalleryError) -> T {
         do {
             return try database.read(body)
-        } catch let error as GalleryError {
-            throw error
         } catch {
-            throw GalleryError(.io, "the catalog could not be read: \(error)")
+            throw Self.catalogError(error, doing: "read")
+        }
+    }
+
+    /// A failure of the catalog as a ``GalleryError``: the rules' own errors as they are, the
+    /// engine's in its words.
+    static func catalogError(_ error: any Error, doing what: String) -> GalleryError {
+        switch error {
+        case let error as GalleryError: error
+        case let error as CatalogEngineError: GalleryError(.io, "the catalog could not be \(what): \(error.message)")
+        default: GalleryError(.io, "the catalog could not be \(what): \(error)")
         }
     }
 
@@ -122,132 +143,6 @@ public struct GalleryStore: Sendable {
                 throw GalleryError(.io, "the folder '\(path)' cannot be created: \(Errno(rawValue: errno))")
             }
         }
-    }
-
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: regions, galleries, definitions, versions, replicas") { db in
-            try db.create(table: "region") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("name", .text).notNull().unique().collate(.nocase)
-                t.column("path", .text).notNull()
-                t.column("isDefault", .boolean).notNull().defaults(to: false)
-            }
-            try db.create(table: "gallery") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("name", .text).notNull().unique().collate(.nocase)
-                t.column("description", .text)
-                t.column("createdDate", .text).notNull()
-            }
-            try db.create(table: "definition") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.belongsTo("gallery", onDelete: .restrict).notNull()
-                t.column("name", .text).notNull().collate(.nocase)
-                t.column("publisher", .text).notNull().collate(.nocase)
-                t.column("offer", .text).notNull().collate(.nocase)
-                t.column("sku", .text).notNull().collate(.nocase)
-                t.column("osType", .text).notNull()
-                t.column("osState", .text).notNull()
-                t.column("hyperVGeneration", .text).notNull()
-                t.column("architecture", .text).notNull()
-                t.column("description", .text)
-                t.column("eula", .text)
-                t.column("privacyStatementUri", .text)
-                t.column("releaseNoteUri", .text)
-                t.column("endOfLifeDate", .text)
-                t.column("tags", .jsonText).notNull()
-                t.column("minVCPUs", .integer)
-                t.column("maxVCPUs", .integer)
-                t.column("minMemoryMB", .integer)
-                t.column("maxMemoryMB", .integer)
-                t.column("disallowedDiskTypes", .jsonText).notNull()
-                t.column("planName", .text)
-                t.column("planPublisher", .text)
-                t.column("planProduct", .text)
-                t.column("createdDate", .text).notNull()
-                t.uniqueKey(["galleryId", "name"])
-                t.uniqueKey(["galleryId", "publisher", "offer", "sku"])
-            }
-            try db.create(table: "version") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.belongsTo("definition", onDelete: .restrict).notNull()
-                t.column("name", .text).notNull()
-                t.column("major", .integer).notNull()
-                t.column("minor", .integer).notNull()
-                t.column("patch", .integer).notNull()
-                t.column("replicaCount", .integer).notNull()
-                t.column("storageAccountType", .text).notNull()
-                t.column("excludeFromLatest", .boolean).notNull()
-                t.column("endOfLifeDate", .text)
-                t.column("tags", .jsonText).notNull()
-                t.column("publishedDate", .text).notNull()
-                t.column("provisioningState", .text).notNull()
-                t.uniqueKey(["definitionId", "name"])
-            }
-            try db.create(table: "versionDisk") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.belongsTo("version", onDelete: .cascade).notNull()
-                t.column("lun", .integer)
-                t.column("sourcePath", .text).notNull()
-                t.column("virtualSize", .integer).notNull()
-                t.column("occupiedBytes", .integer).notNull()
-                t.column("digest", .text).notNull()
-                t.uniqueKey(["versionId", "lun"])
-            }
-            try db.create(table: "versionRegion") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.belongsTo("version", onDelete: .cascade).notNull()
-                // A region with replicas cannot be removed.
-                t.belongsTo("region", onDelete: .restrict).notNull()
-                t.column("position", .integer).notNull()
-                t.column("replicaCount", .integer).notNull()
-                t.column("storageAccountType", .text).notNull()
-                t.column("excludeFromLatest", .boolean)
-                t.column("state", .text).notNull()
-                t.column("progress", .integer).notNull()
-                t.column("details", .text)
-                t.uniqueKey(["versionId", "regionId"])
-            }
-        }
-        migrator.registerMigration("v2: leases, replication jobs") { db in
-            try db.alter(table: "version") { t in
-                t.add(column: "leaseOperation", .text)
-                t.add(column: "leaseHost", .text)
-                t.add(column: "leasePid", .integer)
-                t.add(column: "leaseStart", .integer)
-                t.add(column: "leaseExpiry", .double)
-            }
-            try db.create(table: "replicationJob") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.belongsTo("version", onDelete: .cascade).notNull()
-                t.belongsTo("region", onDelete: .restrict).notNull()
-                t.belongsTo("versionDisk", onDelete: .cascade).notNull()
-                t.column("replicaIndex", .integer).notNull()
-                t.column("state", .text).notNull()
-                t.column("fileSize", .integer)
-                t.column("digest", .text)
-                t.column("details", .text)
-                t.column("doneBytes", .integer).notNull().defaults(to: 0)
-                t.column("leaseHost", .text)
-                t.column("leasePid", .integer)
-                t.column("leaseStart", .integer)
-                t.column("leaseExpiry", .double)
-                t.uniqueKey(["versionId", "regionId", "versionDiskId", "replicaIndex"])
-            }
-            // Versions made before jobs: one job per replica; a Completed region's replicas
-            // are done (their file size is recorded when `replicate` or `store check` next
-            // looks at them), any other region's are pending.
-            try db.execute(sql: """
-                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
-                INSERT INTO replicationJob (versionId, regionId, versionDiskId, replicaIndex, state, digest, doneBytes)
-                SELECT r.versionId, r.regionId, d.id, n.i,
-                       CASE r.state WHEN 'Completed' THEN 'done' ELSE 'pending' END,
-                       CASE r.state WHEN 'Completed' THEN d.digest END,
-                       CASE r.state WHEN 'Completed' THEN d.virtualSize ELSE 0 END
-                FROM versionRegion r JOIN versionDisk d ON d.versionId = r.versionId JOIN n ON n.i <= r.replicaCount
-                """)
-        }
-        return migrator
     }
 }
 

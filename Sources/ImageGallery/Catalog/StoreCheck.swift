@@ -1,4 +1,3 @@
-import GRDB
 import SystemPackage
 import VHD
 
@@ -78,15 +77,13 @@ extension GalleryStore {
     public func check(repair: Bool, deep: Bool, minimumAge: Int = 3600) throws(GalleryError) -> StoreCheckReport {
         var problems: [StoreProblem] = []
         // The catalog itself.
-        let (integrity, foreignKeys): ([String], Int) = try read { db in
-            (try String.fetchAll(db, sql: "PRAGMA integrity_check"), try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count)
+        let integrity: [String]
+        do {
+            integrity = try database.integrityProblems()
+        } catch {
+            throw Self.catalogError(error, doing: "read")
         }
-        if integrity != ["ok"] {
-            problems += integrity.map { StoreProblem(kind: .catalog, details: "SQLite integrity check: \($0)", repaired: false) }
-        }
-        if foreignKeys > 0 {
-            problems.append(StoreProblem(kind: .catalog, details: "\(foreignKeys) row\(foreignKeys == 1 ? "" : "s") refer to rows that do not exist (foreign key check)", repaired: false))
-        }
+        problems += integrity.map { StoreProblem(kind: .catalog, details: $0, repaired: false) }
         let regions = try self.regions()
         var badRegions: Set<Int64> = []
         for region in regions {
@@ -107,7 +104,9 @@ extension GalleryStore {
         }
 
         // Every version: leases, jobs, replica files.
-        let versionIds: [Int64] = try read { db in try Int64.fetchAll(db, sql: "SELECT id FROM version ORDER BY id") }
+        let versionIds: [Int64] = try read { db in
+            try db.query("SELECT id FROM version ORDER BY id", []).map { (row) throws(GalleryError) in try row.int64("id", of: "version") }
+        }
         var owned: [Int64: Set<String>] = [:]      // region id -> relative paths of job files
         var writing: [Int64: Set<String>] = [:]    // region id -> relative paths of live running jobs
         var checked = 0

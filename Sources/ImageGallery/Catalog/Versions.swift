@@ -1,4 +1,3 @@
-import GRDB
 import SystemPackage
 import VHD
 
@@ -214,7 +213,7 @@ extension GalleryStore {
     public func versions(gallery: String, definition definitionName: String) throws(GalleryError) -> [VersionDetails] {
         try read { db in
             let definition = try Self.definition(definitionName, gallery: gallery, in: db)
-            let versions = try ImageVersion.filter(Column("definitionId") == definition.id).fetchAll(db)
+            let versions = try ImageVersion.fetchAll(db, where: "definitionId = ?", [CatalogValue(definition.id)])
             return try versions.sorted { $0.number > $1.number }.map { try Self.details(of: $0, in: db) }
         }
     }
@@ -339,8 +338,8 @@ extension GalleryStore {
                     }
                     if count < row.replicaCount {
                         removed += current.jobs(in: region).filter { $0.replicaIndex > count }
-                        try db.execute(sql: "DELETE FROM replicationJob WHERE versionId = ? AND regionId = ? AND replicaIndex > ?",
-                                       arguments: [version.id, region.id, count])
+                        try db.execute("DELETE FROM replicationJob WHERE versionId = ? AND regionId = ? AND replicaIndex > ?",
+                                       [CatalogValue(version.id), CatalogValue(region.id), CatalogValue(count)])
                     } else if count > row.replicaCount {
                         try Self.insertJobs(version: version.id!, region: region.id!, disks: current.disks, indices: (row.replicaCount + 1)...count, in: db)
                     }
@@ -369,8 +368,8 @@ extension GalleryStore {
             }
             for target in leaving {
                 removed += current.jobs(in: target.region)
-                try db.execute(sql: "DELETE FROM replicationJob WHERE versionId = ? AND regionId = ?", arguments: [version.id, target.region.id])
-                _ = try target.target.delete(db)
+                try db.execute("DELETE FROM replicationJob WHERE versionId = ? AND regionId = ?", [CatalogValue(version.id), CatalogValue(target.region.id)])
+                try target.target.delete(db)
             }
             return (current, removed)
         }
@@ -402,7 +401,7 @@ extension GalleryStore {
             throw error
         }
         removeEmptyFolders(of: details, regions: regions)
-        try write { db in _ = try ImageVersion.deleteOne(db, key: details.version.id) }
+        try write { db in try details.version.delete(db) }
     }
 
     /// The cost of a version as it stands: its disks' occupied sizes replicated to its target
@@ -420,9 +419,9 @@ extension GalleryStore {
 
     // MARK: Catalog helpers
 
-    static func version(_ name: String, gallery: String, definition definitionName: String, in db: Database) throws -> ImageVersion {
+    static func version(_ name: String, gallery: String, definition definitionName: String, in db: any CatalogConnection) throws -> ImageVersion {
         let definition = try Self.definition(definitionName, gallery: gallery, in: db)
-        guard let version = try ImageVersion.filter(Column("definitionId") == definition.id && Column("name") == name).fetchOne(db) else {
+        guard let version = try ImageVersion.fetchOne(db, where: "definitionId = ? AND name = ?", [CatalogValue(definition.id), .text(name)]) else {
             throw GalleryError.notFound("there is no image version '\(name)' of the image definition '\(definition.name)'")
         }
         return version
@@ -431,9 +430,9 @@ extension GalleryStore {
     /// Everything about a version, with the names it holds checked again (a catalog changed
     /// behind the store's back must not turn into paths) and each region's state and progress
     /// derived from its jobs.
-    static func details(of version: ImageVersion, in db: Database) throws -> VersionDetails {
-        guard let definition = try ImageDefinition.fetchOne(db, key: version.definitionId),
-              let gallery = try Gallery.fetchOne(db, key: definition.galleryId) else {
+    static func details(of version: ImageVersion, in db: any CatalogConnection) throws -> VersionDetails {
+        guard let definition = try ImageDefinition.fetchOne(db, id: version.definitionId),
+              let gallery = try Gallery.fetchOne(db, id: definition.galleryId) else {
             throw GalleryError(.io, "the catalog is inconsistent: version \(version.name) has no definition or gallery")
         }
         try NameRules.checkStoredName(gallery.name, kind: "gallery")
@@ -443,11 +442,12 @@ extension GalleryStore {
         } catch {
             throw GalleryError(.io, "the catalog is damaged: it holds the image version name '\(version.name)', which is not a valid name", remedy: .checkStore)
         }
-        let disks = try VersionDisk.filter(Column("versionId") == version.id).fetchAll(db).sorted { ($0.lun ?? -1) < ($1.lun ?? -1) }
-        let jobs = try ReplicationJob.filter(Column("versionId") == version.id).order(Column("id")).fetchAll(db)
-        let rows = try VersionRegion.filter(Column("versionId") == version.id).order(Column("position")).fetchAll(db)
+        let id = CatalogValue(version.id)
+        let disks = try VersionDisk.fetchAll(db, where: "versionId = ?", [id]).sorted { ($0.lun ?? -1) < ($1.lun ?? -1) }
+        let jobs = try ReplicationJob.fetchAll(db, where: "versionId = ?", [id])
+        let rows = try VersionRegion.fetchAll(db, where: "versionId = ?", [id], order: "position, id")
         let targets = try rows.map { (row) throws -> VersionDetails.Target in
-            guard let region = try Region.fetchOne(db, key: row.regionId) else {
+            guard let region = try Region.fetchOne(db, id: row.regionId) else {
                 throw GalleryError(.io, "the catalog is inconsistent: a target region of version \(version.name) is missing")
             }
             try NameRules.checkStoredName(region.name, kind: "region")
@@ -490,16 +490,16 @@ extension GalleryStore {
         row.progress = row.state == .completed ? 100 : min(percent, 99)
     }
 
-    static func refuseTakenVersion(_ name: String, definition: ImageDefinition, in db: Database) throws {
-        if try ImageVersion.filter(Column("definitionId") == definition.id && Column("name") == name).fetchOne(db) != nil {
+    static func refuseTakenVersion(_ name: String, definition: ImageDefinition, in db: any CatalogConnection) throws {
+        if try ImageVersion.fetchOne(db, where: "definitionId = ? AND name = ?", [CatalogValue(definition.id), .text(name)]) != nil {
             throw GalleryError.conflict("the image version '\(name)' already exists in the image definition '\(definition.name)'")
         }
     }
 
     /// The regions of `targets`, or the default region when there are none.
-    static func resolveTargets(_ targets: [TargetRegion], in db: Database) throws -> [(Region, TargetRegion)] {
+    static func resolveTargets(_ targets: [TargetRegion], in db: any CatalogConnection) throws -> [(Region, TargetRegion)] {
         if targets.isEmpty {
-            guard let region = try Region.filter(Column("isDefault") == true).fetchOne(db) else {
+            guard let region = try Region.fetchOne(db, where: "isDefault = 1") else {
                 throw GalleryError.notFound("the store has no regions", remedy: .addRegion)
             }
             return [(region, TargetRegion(name: region.name, replicaCount: 1, storageType: .standardLRS))]
@@ -507,9 +507,9 @@ extension GalleryStore {
         return try targets.map { ((try Self.region($0.name, in: db)), $0) }
     }
 
-    func checkVersionLimit(_ regions: [Region], in db: Database) throws {
+    func checkVersionLimit(_ regions: [Region], in db: any CatalogConnection) throws {
         for region in regions {
-            let count = try VersionRegion.filter(Column("regionId") == region.id).fetchCount(db)
+            let count = try VersionRegion.count(db, where: "regionId = ?", [CatalogValue(region.id)])
             guard count < limits.versionsPerRegion else {
                 throw GalleryError.rule("the region '\(region.name)' already holds \(count) image versions, the most allowed")
             }

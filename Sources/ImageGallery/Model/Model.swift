@@ -1,29 +1,4 @@
-import GRDB
 import VHD
-
-/// The operating system of an image definition, as Azure writes it.
-public enum GalleryOSType: String, Codable, Sendable, Equatable, CaseIterable {
-    case linux = "Linux"
-    case windows = "Windows"
-}
-
-/// Whether a definition's images are generalized or specialized, as Azure writes it.
-public enum GalleryOSState: String, Codable, Sendable, Equatable, CaseIterable {
-    case generalized = "Generalized"
-    case specialized = "Specialized"
-}
-
-/// How a definition's images boot: V1 (BIOS, MBR) or V2 (UEFI, GPT).
-public enum GalleryHyperVGeneration: String, Codable, Sendable, Equatable, CaseIterable {
-    case v1 = "V1"
-    case v2 = "V2"
-}
-
-/// The processor architecture of a definition's images, as Azure writes it.
-public enum GalleryArchitecture: String, Codable, Sendable, Equatable, CaseIterable {
-    case x64 = "x64"
-    case arm64 = "Arm64"
-}
 
 /// Per-region replication state: not yet known, being copied, usable there, or failed.
 public enum ReplicationState: String, Codable, Sendable, Equatable, CaseIterable {
@@ -38,18 +13,8 @@ enum DiskTypes {
     static let all = ["Standard_LRS", "StandardSSD_LRS", "StandardSSD_ZRS", "Premium_LRS", "Premium_ZRS", "PremiumV2_LRS", "UltraSSD_LRS"]
 }
 
-extension RawRepresentable where RawValue == String, Self: CaseIterable {
-    /// The case whose raw value is `text`, ignoring case.
-    package init?(caseInsensitive text: String) {
-        guard let found = Self.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else { return nil }
-        self = found
-    }
-}
-
 /// A storage root of the store: replicas "in" the region are files under its folder.
-public struct Region: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    /// The catalog table of these records (GRDB's record protocol asks for it; not for callers).
-    public static let databaseTableName = "region"
+public struct Region: Codable, Sendable, Equatable {
     package var id: Int64?
     /// The region's name (the same rules as a gallery name); unique in the store, ignoring case.
     public var name: String
@@ -57,15 +22,10 @@ public struct Region: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     public var path: String
     /// Versions created without target regions go to the default region.
     public var isDefault: Bool
-
-    /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A gallery: a named container of image definitions.
-public struct Gallery: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    /// The catalog table of these records (GRDB's record protocol asks for it; not for callers).
-    public static let databaseTableName = "gallery"
+public struct Gallery: Codable, Sendable, Equatable {
     package var id: Int64?
     /// The gallery's name: at most 80 ASCII letters, digits, `_`, `-` and `.`; unique in the store,
     /// ignoring case.
@@ -74,15 +34,10 @@ public struct Gallery: Codable, Sendable, Equatable, FetchableRecord, MutablePer
     public var description: String?
     /// When the gallery was created: `YYYY-MM-DDTHH:MM:SSZ` (UTC).
     public var createdDate: String
-
-    /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// An image definition: what a family of image versions is (publisher/offer/SKU, OS, generation).
-public struct ImageDefinition: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    /// The catalog table of these records (GRDB's record protocol asks for it; not for callers).
-    public static let databaseTableName = "definition"
+public struct ImageDefinition: Codable, Sendable, Equatable {
     package var id: Int64?
     package var galleryId: Int64
     /// The definition's name; unique in its gallery, ignoring case.
@@ -131,15 +86,10 @@ public struct ImageDefinition: Codable, Sendable, Equatable, FetchableRecord, Mu
     public var planProduct: String?
     /// When the definition was created: `YYYY-MM-DDTHH:MM:SSZ` (UTC).
     public var createdDate: String
-
-    /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// An image version: the disks published under a definition, and where they are replicated.
-public struct ImageVersion: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    /// The catalog table of these records (GRDB's record protocol asks for it; not for callers).
-    public static let databaseTableName = "version"
+public struct ImageVersion: Codable, Sendable, Equatable {
     package var id: Int64?
     package var definitionId: Int64
     /// The version's name, `MAJOR.MINOR.PATCH`.
@@ -191,16 +141,11 @@ public struct ImageVersion: Codable, Sendable, Equatable, FetchableRecord, Mutab
         leaseStart = lease.map { Int64($0.holder.startTime) }
         leaseExpiry = lease?.expiry
     }
-
-    /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// One disk of a version: the OS disk (no LUN) or a data disk, with the figures recorded when
 /// the version was created. Replicas must have this content digest.
-public struct VersionDisk: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    /// The catalog table of these records (GRDB's record protocol asks for it; not for callers).
-    public static let databaseTableName = "versionDisk"
+public struct VersionDisk: Codable, Sendable, Equatable {
     package var id: Int64?
     package var versionId: Int64
     /// nil for the OS disk.
@@ -216,16 +161,11 @@ public struct VersionDisk: Codable, Sendable, Equatable, FetchableRecord, Mutabl
 
     /// "os" or "lun<N>": the stem of the disk's replica file names.
     package var fileStem: String { lun.map { "lun\($0)" } ?? "os" }
-
-    /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A version's target region: replica count, storage type, its own exclude-from-latest, and the
 /// replication state there.
-public struct VersionRegion: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    /// The catalog table of these records (GRDB's record protocol asks for it; not for callers).
-    public static let databaseTableName = "versionRegion"
+public struct VersionRegion: Codable, Sendable, Equatable {
     package var id: Int64?
     package var versionId: Int64
     package var regionId: Int64
@@ -243,9 +183,6 @@ public struct VersionRegion: Codable, Sendable, Equatable, FetchableRecord, Muta
     public var progress: Int
     /// Why replication failed, when it did.
     public var details: String?
-
-    /// Takes the row id SQLite gave the inserted row (GRDB's record protocol; not for callers).
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// The state of one replication job.
@@ -262,8 +199,7 @@ package enum JobState: String, Codable, Sendable, Equatable, CaseIterable {
 
 /// One replica to make: a disk of a version in a region, replica number `replicaIndex` (from
 /// 1). A region's replication state is derived from its jobs (``VersionDetails/Target``).
-package struct ReplicationJob: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    package static let databaseTableName = "replicationJob"
+package struct ReplicationJob: Codable, Sendable, Equatable {
     package var id: Int64?
     package var versionId: Int64
     package var regionId: Int64
@@ -297,6 +233,4 @@ package struct ReplicationJob: Codable, Sendable, Equatable, FetchableRecord, Mu
         leaseStart = lease.map { Int64($0.holder.startTime) }
         leaseExpiry = lease?.expiry
     }
-
-    package mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -101,7 +101,8 @@ extension GalleryStore {
     /// Clears a version's lease whose holder is gone.
     func releaseAbandonedLease(version versionId: Int64) {
         _ = try? write { db in
-            guard var version = try ImageVersion.fetchOne(db, key: versionId), let lease = version.lease, !lease.isAlive else { return }
+            guard var version = try ImageVersion.fetchOne(db, id: versionId, suffix: db.dialect.forUpdate), let lease = version.lease,
+                  !lease.isAlive else { return }
             version.setLease(nil)
             try version.update(db)
         }
