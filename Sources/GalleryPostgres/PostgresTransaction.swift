@@ -38,6 +38,11 @@ struct PostgresTransaction: CatalogConnection {
         var bindings = PostgresBindings(capacity: arguments.count)
         for argument in arguments { bindings.append(argument) }
         let statement = PostgresQuery(unsafeSQL: numbered, binds: bindings)
+        // postgres-nio never answers a query sent on a connection that is already closed (the
+        // server ended it, say): such a query would wait forever, so it is not sent.
+        guard !connection.isClosed else {
+            throw CatalogEngineError(.connection, "the connection to the server was lost (nothing of this transaction was committed)")
+        }
         guard savepoints && Self.changesRows(sql) else { return try wait(connection.query(statement, logger: logger)) }
 
         // Queued together: the savepoint and the statement go out without a wait between them.
