@@ -235,7 +235,7 @@ package struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Escapes everything but RFC 3986's unreserved characters.
-    static func percentEncoded(_ text: String) -> String {
+    package static func percentEncoded(_ text: String) -> String {
         var result = ""
         for byte in text.utf8 {
             switch byte {
