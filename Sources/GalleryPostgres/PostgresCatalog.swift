@@ -32,7 +32,9 @@ package final class PostgresCatalog: CatalogDatabase, @unchecked Sendable {
     /// How many times a transaction's body runs before a serialization failure is reported.
     package static let maximumAttempts = 5
 
+    /// PostgreSQL.
     package var dialect: CatalogDialect { .postgres }
+    /// The database's URL without its password.
     package let location: String
 
     private let configuration: PostgresConnection.Configuration
@@ -107,6 +109,10 @@ package final class PostgresCatalog: CatalogDatabase, @unchecked Sendable {
         return fresh
     }
 
+    /// Brings the schema to ``PostgresSchema/migrations``' last version in one write transaction
+    /// (so under the advisory lock: concurrent hosts migrate once, the others then find it done).
+    ///
+    /// - Throws: ``CatalogEngineError``, also (other) for a schema newer than this program knows.
     package func migrate() throws {
         try write { transaction in
             try transaction.execute(PostgresSchema.migrationsTable, [])
@@ -126,14 +132,17 @@ package final class PostgresCatalog: CatalogDatabase, @unchecked Sendable {
         }
     }
 
+    /// Runs `body` in a transaction under the catalog's advisory lock (see the type's summary).
     package func write<T>(_ body: (any CatalogConnection) throws -> T) throws -> T {
         try transaction(begin: "BEGIN", advisoryLock: true, savepoints: true, body)
     }
 
+    /// Runs `body` in a transaction serialized by its row locks only.
     package func writeRows<T>(_ body: (any CatalogConnection) throws -> T) throws -> T {
         try transaction(begin: "BEGIN", advisoryLock: false, savepoints: true, body)
     }
 
+    /// Runs `body` in a read-only repeatable-read transaction: one snapshot.
     package func read<T>(_ body: (any CatalogConnection) throws -> T) throws -> T {
         try transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", advisoryLock: false, savepoints: false, body)
     }
@@ -149,6 +158,7 @@ package final class PostgresCatalog: CatalogDatabase, @unchecked Sendable {
         try transaction.run(sql, [])
     }
 
+    /// Closes the connection; later transactions fail.
     package func close() {
         lock.withLock {
             isClosed = true
