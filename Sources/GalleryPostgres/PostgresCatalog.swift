@@ -184,10 +184,22 @@ package final class PostgresCatalog: CatalogDatabase, @unchecked Sendable {
                 return result
             } catch {
                 let engineError = error as? CatalogEngineError
-                if engineError?.kind != .connection && !connection.isClosed {
+                if engineError?.kind == .connection {
+                    // Whatever state it is in, this connection is done: the next transaction
+                    // makes a new one (the server has rolled this one back).
+                    _ = try? connection.close().wait()
+                    self.connection = nil
+                } else if !connection.isClosed {
                     // Best effort: if this fails too, the connection is gone and the server has
                     // rolled the transaction back.
-                    _ = try? transaction.run("ROLLBACK", [])
+                    do {
+                        try transaction.run("ROLLBACK", [])
+                    } catch where error.kind == .connection {
+                        _ = try? connection.close().wait()
+                        self.connection = nil
+                    } catch {
+                        // The body's error is the one reported.
+                    }
                 }
                 if engineError?.kind == .serialization && attempt < Self.maximumAttempts {
                     attempt += 1

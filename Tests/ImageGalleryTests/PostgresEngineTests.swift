@@ -193,8 +193,9 @@ struct PostgresEngineTests {
             let two = BackgroundWork { try crossing(second, 2, 1) }
             try one.wait()
             try two.wait()
-            // One of them was chosen as the deadlock's victim and ran again.
-            #expect(attempts.withLock { $0 } == 3)
+            // One of them was chosen as the deadlock's victim and ran again (usually once; under
+            // load the server has been seen to choose a victim twice).
+            #expect(attempts.withLock { $0 } >= 3)
             let values = try setup.read { db in try db.query("SELECT value FROM counter ORDER BY id", []).map { $0["value"] } }
             #expect(values == [.integer(2), .integer(2)])
         }
