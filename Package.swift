@@ -19,6 +19,8 @@ let package = Package(
         // 4.x: FoundationEssentials only (3.x imports Foundation, whose ICU doubles start-up time).
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The gallery's catalog on a PostgreSQL server many hosts share (vhdtool-gallery only).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // `swift package generate-documentation`: the DocC catalogs of the libraries.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -53,6 +55,14 @@ let package = Package(
                 "VHD", "CReflink", "GalleryVocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
+        // The gallery's catalog on PostgreSQL: the CatalogDatabase engine over postgres-nio. Only
+        // vhdtool-gallery links it, so that `vhdtool`'s start-up does not load SwiftNIO.
+        .target(
+            name: "GalleryPostgres",
+            dependencies: [
+                "ImageGallery",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]),
         // What both command-line programs share: --json output, sizes, progress, the terminal, the
         // wording of the library's errors.
         .target(
@@ -79,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "vhdtool-gallery",
             dependencies: [
-                "VHD", "ImageGallery", "CommandLineSupport", "GalleryCommandLine",
+                "VHD", "ImageGallery", "GalleryPostgres", "CommandLineSupport", "GalleryCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(
@@ -108,7 +118,10 @@ let package = Package(
             ]),
         .testTarget(
             name: "ImageGalleryTests",
-            dependencies: ["ImageGallery", "VHD", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                "ImageGallery", "GalleryPostgres", "VHD", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(
             name: "vhdtoolTests",
             dependencies: ["TestSupport"]),

@@ -5,14 +5,18 @@ import ImageGallery
 import SystemPackage
 
 extension StoreOptions {
-    /// Opens the store and runs `body`; a ``GalleryError`` is printed as one sentence and ends
+    /// Opens the store (a folder, or a `postgres://` URL: ``CatalogLocation``) and runs `body`;
+    /// a ``GalleryError`` is printed as one sentence and ends
     /// the command with the exit code of its category (README.md, "Exit codes"). Only a
     /// command that creates something (`creating`) creates a missing store.
     func run<T>(creating: Bool = false, _ body: (GalleryStore) throws -> T) throws -> T {
         do {
             var environment: [String: String] = [:]
-            for name in ["VHDTOOL_STORE", "XDG_DATA_HOME", "HOME"] { environment[name] = Terminal.environment(name) }
-            let store = try GalleryStore(folder: GalleryStore.location(explicit: folder, environment: environment), creating: creating)
+            for name in ["VHDTOOL_STORE", "VHDTOOL_STORE_PASSWORD", "PGPASSWORD", "XDG_DATA_HOME", "HOME"] {
+                environment[name] = Terminal.environment(name)
+            }
+            let location = try CatalogLocation.resolve(explicit: folder, environment: environment)
+            let store = try StoreOpening.open(location, creating: creating)
             return try body(store)
         } catch let error as GalleryError {
             throw GalleryExit(error)

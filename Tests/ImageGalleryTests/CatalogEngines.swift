@@ -33,8 +33,7 @@ enum CatalogEngines {
         return engines
     }
 
-    /// The PostgreSQL engine on the server at `url`, each store in a new database or schema
-    /// of its own. The GalleryPostgres module provides it (its branch fills this in); until
-    /// then there is none.
-    static func postgres(_ url: String) -> [CatalogEngine] { [] }
+    /// The PostgreSQL engine on the server at `url`, each store in a new database of its own
+    /// (PostgresTestServer.swift).
+    static func postgres(_ url: String) -> [CatalogEngine] { [PostgresTestServer.engine] }
 }
