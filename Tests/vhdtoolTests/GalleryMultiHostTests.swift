@@ -351,4 +351,31 @@ struct GalleryMultiHostTests {
         #expect(gallery.files(under: gallery.region("eastus")) == ["g/ubuntu/1.0.0/os-1.vhd"])
         try gallery.expectStoreClean(versions: ["1.0.0"])
     }
+
+    /// The server stops (immediately) while a worker on host A holds a copy: the worker fails
+    /// with exit 1 and one sentence naming the connection, its job is still recorded running
+    /// under A's lease after a restart, and once that lease expires a worker on host B does it.
+    @Test func aConnectionCutUnderAWorkerLeavesItsJobToAnother() throws {
+        let server = try PrivatePostgresServer()
+        let gallery = try MultiHostGallery(store: server.url)
+        guard let os = try gallery.qemuDisk("os.vhd", pattern: 0x45) else { return }
+        let created = try gallery.startCreate("1.0.0", os: os, regions: ["westus"], host: "publisher", ["--no-wait"]).wait(atMost: 60)
+        #expect(created.status == 0, "\(created.stderr)")
+        let worker = try gallery.startWorker(host: "host-a", pause: 3000, leaseSeconds: 2)
+        gallery.waitForPartialFile(in: "westus")
+        try server.stopImmediately()
+        let failed = worker.wait(atMost: 60)
+        #expect(failed.status == 1, "\(failed.status): \(failed.stdout) \(failed.stderr)")
+        let error = errorLines(failed.stderr)
+        #expect(error.count == 1 && error[0].contains("connection"), "\(failed.stderr)")
+        try server.restart()
+
+        #expect(try gallery.versionJSON("1.0.0")["provisioningState"] as? String == "Creating")
+        usleep(3_000_000)
+        let taker = try gallery.startWorker(host: "host-b", leaseSeconds: 2).wait(atMost: 60)
+        #expect(taker.status == 0 && gallery.done(taker) == 1, "\(taker.stdout) \(taker.stderr)")
+        #expect(try gallery.versionJSON("1.0.0")["provisioningState"] as? String == "Succeeded")
+        #expect(gallery.files(under: gallery.region("westus")) == ["g/ubuntu/1.0.0/os-1.vhd"])
+        try gallery.expectStoreClean(versions: ["1.0.0"])
+    }
 }
