@@ -22,7 +22,10 @@ final class BackgroundCommand: @unchecked Sendable {
 
     /// Starts `vhdtool arguments`; `pauseMilliseconds` holds each replica that long before it
     /// gets its name (VHDTOOL_TEST_REPLICA_PAUSE_MS), so a test can act while a copy is under way.
-    init(_ arguments: [String], pauseMilliseconds: Int = 0, environment extra: [String: String] = [:]) throws {
+    /// `workingFolder`, when given, is the process's current folder (a host's own folder).
+    init(
+        _ arguments: [String], pauseMilliseconds: Int = 0, environment extra: [String: String] = [:], workingFolder: String? = nil
+    ) throws {
         let vhdtool = try #require(ExternalTool.vhdtool, "vhdtool is not built")
         let folder = FileManager.default.temporaryDirectory.path
         outPath = folder + "/vhdtool-bg-out-\(UUID().uuidString)"
@@ -33,6 +36,13 @@ final class BackgroundCommand: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if let workingFolder {
+            // glibc (2.29+) has posix_spawn_file_actions_addchdir_np, but Swift's Glibc module
+            // does not declare it: it is looked up by name.
+            typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+            guard let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else { throw POSIXError(.ENOSYS) }
+            _ = unsafeBitCast(symbol, to: AddChdir.self)(&actions, workingFolder)
+        }
         let argv = ([vhdtool] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var environment = ProcessInfo.processInfo.environment
