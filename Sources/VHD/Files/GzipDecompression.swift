@@ -48,8 +48,12 @@ public enum GzipDecompression {
     /// Decompresses `source` into an anonymous temporary file in `folder` and returns its
     /// descriptor (the caller closes it).
     ///
-    /// - Parameter maximumSize: the most bytes the decompressed content may hold (a few KiB of
-    ///   gzip can expand to gigabytes); nil sets no limit.
+    /// - Parameters:
+    ///   - source: the gzip-compressed file.
+    ///   - folder: where the anonymous file is made (its filesystem must offer O_TMPFILE).
+    ///   - options: progress and cancellation, the chunk size.
+    ///   - maximumSize: the most bytes the decompressed content may hold (a few KiB of gzip can
+    ///     expand to gigabytes); nil sets no limit.
     /// - Throws: ``VHDError`` if the data is corrupt or truncated, holds more than
     ///   `maximumSize` bytes, or on an I/O error.
     public static func decompress(
