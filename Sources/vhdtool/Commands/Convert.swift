@@ -19,9 +19,8 @@ extension VHDTool {
             var kind: ImageKind { ImageKind(rawValue: rawValue)! }
         }
 
-        enum Container: String, ExpressibleByArgument, CaseIterable {
-            case vhd, vhdx
-        }
+        /// VHD or VHDX: the library's own choice, parsed as given.
+        typealias Container = ConversionTarget.Container
 
         @Argument(help: "The source disk.")
         var source: String
@@ -108,7 +107,7 @@ extension VHDTool {
                 }
                 let requestedSize = size?.bytes ?? disk.virtualSize
                 let target = ConversionTarget(
-                    self.target.kind, container: container == .vhdx ? .vhdx : .vhd,
+                    self.target.kind, container: container,
                     size: azure ? azureSize(for: requestedSize) : requestedSize,
                     blockSize: blockSize.map { UInt32(clamping: $0.bytes) }, logicalSectorSize: logicalSectorSize ?? 512,
                     gzipCompressed: compressed)
@@ -120,3 +119,5 @@ extension VHDTool {
         }
     }
 }
+
+extension ConversionTarget.Container: ExpressibleByArgument {}
