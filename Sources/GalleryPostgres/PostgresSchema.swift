@@ -1,3 +1,5 @@
+import ImageGallery
+
 /// The catalog's schema on PostgreSQL: the same tables, keys and rules as the SQLite schema of
 /// `GalleryStore`'s migrator, one numbered migration for each of its migrations.
 ///
@@ -167,15 +169,7 @@ enum PostgresSchema {
             "CREATE INDEX replicationJob_versionDiskId ON replicationJob (versionDiskId)",
             // Versions made before jobs (none yet in a new database; kept so that both engines'
             // migrations say the same): one job per replica.
-            """
-            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
-            INSERT INTO replicationJob (versionId, regionId, versionDiskId, replicaIndex, state, digest, doneBytes)
-            SELECT r.versionId, r.regionId, d.id, n.i,
-                   CASE r.state WHEN 'Completed' THEN 'done' ELSE 'pending' END,
-                   CASE r.state WHEN 'Completed' THEN d.digest END,
-                   CASE r.state WHEN 'Completed' THEN d.virtualSize ELSE 0 END
-            FROM versionRegion r JOIN versionDisk d ON d.versionId = r.versionId JOIN n ON n.i <= r.replicaCount
-            """,
+            SQLiteCatalog.jobsOfVersionsMadeBeforeJobs,
         ]),
     ]
 }

@@ -237,21 +237,24 @@ package struct SQLiteCatalog: CatalogDatabase {
                 t.column("leaseExpiry", .double)
                 t.uniqueKey(["versionId", "regionId", "versionDiskId", "replicaIndex"])
             }
-            // Versions made before jobs: one job per replica; a Completed region's replicas
-            // are done (their file size is recorded when `replicate` or `store check` next
-            // looks at them), any other region's are pending.
-            try db.execute(sql: """
-                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
-                INSERT INTO replicationJob (versionId, regionId, versionDiskId, replicaIndex, state, digest, doneBytes)
-                SELECT r.versionId, r.regionId, d.id, n.i,
-                       CASE r.state WHEN 'Completed' THEN 'done' ELSE 'pending' END,
-                       CASE r.state WHEN 'Completed' THEN d.digest END,
-                       CASE r.state WHEN 'Completed' THEN d.virtualSize ELSE 0 END
-                FROM versionRegion r JOIN versionDisk d ON d.versionId = r.versionId JOIN n ON n.i <= r.replicaCount
-                """)
+            try db.execute(sql: jobsOfVersionsMadeBeforeJobs)
         }
         return migrator
     }
+
+    /// Migration v2's data step, the same in both engines' migrations: versions made before
+    /// jobs get one job per replica; a Completed region's replicas are done (their file size is
+    /// recorded when `replicate` or `store check` next looks at them), any other region's are
+    /// pending.
+    package static let jobsOfVersionsMadeBeforeJobs = """
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+        INSERT INTO replicationJob (versionId, regionId, versionDiskId, replicaIndex, state, digest, doneBytes)
+        SELECT r.versionId, r.regionId, d.id, n.i,
+               CASE r.state WHEN 'Completed' THEN 'done' ELSE 'pending' END,
+               CASE r.state WHEN 'Completed' THEN d.digest END,
+               CASE r.state WHEN 'Completed' THEN d.virtualSize ELSE 0 END
+        FROM versionRegion r JOIN versionDisk d ON d.versionId = r.versionId JOIN n ON n.i <= r.replicaCount
+        """
 }
 
 extension CatalogValue {
