@@ -11,6 +11,23 @@ import Glibc
 /// process is killed and the test fails: a hang becomes a failure, not a stuck test run.
 /// No timing is asserted.
 final class RunningProcess {
+    /// Spawn attributes for a child that starts with no signal blocked and the default
+    /// actions, as from a shell: the test runner's threads may block signals, and a spawned
+    /// process inherits the mask (SIGTERM would never reach it). The caller destroys them.
+    static func shellLikeSpawnAttributes() -> posix_spawnattr_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&defaults, number) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        return attributes
+    }
+
     let pid: pid_t
     private var input: Int32?
     private let outPath: String
@@ -44,19 +61,8 @@ final class RunningProcess {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
-        // The test runner's threads may block signals, and a spawned process inherits the
-        // mask: the child starts with none blocked and the default actions, as from a shell.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        var attributes = RunningProcess.shellLikeSpawnAttributes()
         defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&defaults, number) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var child = pid_t()
         let spawned = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
         if holdInput { close(pipeEnds[0]) }
