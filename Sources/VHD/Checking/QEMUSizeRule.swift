@@ -6,9 +6,9 @@ import VHDFormat
 /// QEMU takes cylinders x heads x sectors per track, except for creator applications it knows
 /// to size disks by the footer's current size, and except when the geometry is the maximum
 /// 65535/16/255, which means "use the current size".
-public enum QEMUSizeRule {
+package enum QEMUSizeRule {
     /// Creator applications for which QEMU trusts the current size.
-    public static let currentSizeCreators: Set<FourCharacterCode> = [
+    package static let currentSizeCreators: Set<FourCharacterCode> = [
         FourCharacterCode("win "), FourCharacterCode("qem2"), FourCharacterCode("d2v "),
         FourCharacterCode("CTXS"), FourCharacterCode(rawValue: 0x7461_7000),  // "tap\0"
     ]
@@ -19,7 +19,7 @@ public enum QEMUSizeRule {
     /// - Returns: the footer's current size (offset 48) for a creator in
     ///   ``currentSizeCreators`` or the maximum geometry, otherwise the bytes the geometry
     ///   (offset 56) addresses.
-    public static func virtualSize(of footer: Footer) -> UInt64 {
+    package static func virtualSize(of footer: Footer) -> UInt64 {
         if currentSizeCreators.contains(footer.creatorApplication)
             || footer.geometry.sectorCount >= DiskGeometry.maximum.sectorCount
         {

@@ -4,11 +4,11 @@ import SystemPackage
 /// Gzip-compressed output: an image written first into an anonymous temporary file, then
 /// compressed with zlib (gzip wrapper, default level) into the destination. Holes of the
 /// temporary file are fed to zlib as zeros without being read.
-public enum GzipCompression {
+package enum GzipCompression {
     /// Compresses all of `source` into `output`.
     ///
     /// - Throws: ``VHDError`` on a read or write failure, or when cancelled.
-    public static func compress(_ source: HostFile, into output: OutputFile, options: CopyOptions = CopyOptions()) throws(VHDError) {
+    package static func compress(_ source: HostFile, into output: OutputFile, options: CopyOptions = CopyOptions()) throws(VHDError) {
         var stream = z_stream()
         guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
                              ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {

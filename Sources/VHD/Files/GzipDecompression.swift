@@ -14,12 +14,12 @@ import Musl
 /// decompressed once; all-zero runs become holes, so the temporary file takes the space of the
 /// data, not of the virtual size. The file is unlinked as soon as it is created: nothing is
 /// left behind, whatever happens.
-public enum GzipDecompression {
+package enum GzipDecompression {
     /// The first two bytes of every gzip member.
-    public static let magic: [UInt8] = [0x1F, 0x8B]
+    package static let magic: [UInt8] = [0x1F, 0x8B]
 
     /// Whether `source` starts with the gzip magic bytes.
-    public static func isCompressed(_ source: some ByteSource) throws(VHDError) -> Bool {
+    package static func isCompressed(_ source: some ByteSource) throws(VHDError) -> Bool {
         guard source.sizeInBytes >= 2 else { return false }
         return try source.bytes(at: 0, count: 2) == magic
     }
@@ -56,7 +56,7 @@ public enum GzipDecompression {
     ///     expand to gigabytes); nil sets no limit.
     /// - Throws: ``VHDError`` if the data is corrupt or truncated, holds more than
     ///   `maximumSize` bytes, or on an I/O error.
-    public static func decompress(
+    package static func decompress(
         _ source: HostFile, intoTemporaryFileIn folder: FilePath, options: CopyOptions = CopyOptions(),
         maximumSize: Int64? = nil
     ) throws(VHDError) -> FileDescriptor {

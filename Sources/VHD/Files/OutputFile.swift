@@ -14,8 +14,8 @@ import Darwin
 /// is atomic) and renamed over it by ``commit(sync:)``; ``discard()`` removes it. An interrupted
 /// or failed run leaves the destination as it was. The temporary file is created 0600 (it
 /// holds image content) and gets the mode of a new file (0666 less the umask), or the one
-/// ``keepAttributes(of:)`` gave it, only at the commit; its name is in ``PartialFiles``, which
-/// a signal handler empties.
+/// ``keepAttributes(of:)`` gave it, only at the commit; its name is in the process's list of
+/// partial files, which a signal handler empties.
 ///
 /// Only a regular file or a symbolic link's name is replaced: a device, FIFO, socket or folder
 /// at the destination is refused even when overwriting is asked for, and a symbolic link

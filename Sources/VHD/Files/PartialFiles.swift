@@ -14,7 +14,7 @@ import Darwin
 /// A fixed table of C strings: the handler only reads slots and calls unlink(2), both safe in
 /// a signal handler. A slot's string is never freed (a handler may be reading it); a process
 /// writes few output files, and each name costs its length once.
-public enum PartialFiles {
+package enum PartialFiles {
     static let capacity = 256
     /// Each slot holds the address of a C string, or 0.
     nonisolated(unsafe) static let slots: UnsafeMutablePointer<Int> = {
@@ -46,13 +46,13 @@ public enum PartialFiles {
 
     /// Allocates the table now, so that a signal handler calling ``removeAll()`` before any
     /// file was registered does not run its lazy initialization (which allocates memory).
-    public static func prepare() {
+    package static func prepare() {
         _ = slots
     }
 
     /// Removes every partial file. Safe to call from a signal handler (SIGINT, SIGTERM,
     /// SIGHUP): it reads the table and calls unlink(2), nothing else.
-    public static func removeAll() {
+    package static func removeAll() {
         for index in 0..<capacity {
             let address = slots[index]
             if address != 0, let name = UnsafePointer<CChar>(bitPattern: address) { unlink(name) }

@@ -30,8 +30,8 @@ public struct DiskImage {
     ///     takes no lock and ignores other programs' (qemu-img's `-U`).
     ///   - body: runs with the opened image; the file is closed when it returns.
     ///
-    /// A gzip-compressed image is decompressed first into an anonymous temporary file (see
-    /// ``GzipDecompression``), which `body` then reads; its name stays `path`.
+    /// A gzip-compressed image is decompressed first (with zlib) into an anonymous temporary
+    /// file, which `body` then reads; its name stays `path`.
     ///
     /// - Throws: ``VHDError`` if the file is not a regular file (or a block device), is locked
     ///   by a writer, cannot be read, is of an unsupported format (qcow2, VMDK, ...), is a

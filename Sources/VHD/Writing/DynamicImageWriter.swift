@@ -6,20 +6,20 @@ import VHDFormat
 /// Layout: footer copy at 0, header at 512, BAT at 1536 (padded to a sector), parent locator
 /// paths, then blocks placed so that each block's data starts 4 KiB-aligned in the file (its
 /// 512-byte bitmap just before), then the footer. Blocks go in the order they are written.
-public struct DynamicImageWriter {
+package struct DynamicImageWriter {
     /// Where a differencing disk's parent is and who it is.
-    public struct Parent: Sendable {
+    package struct Parent: Sendable {
         /// The parent footer's unique ID (footer offset 68); the child stores it at header
         /// offset 40, and openers refuse a parent that does not carry it.
-        public var uniqueId: VHDUUID
+        package var uniqueId: VHDUUID
         /// The parent file's modification time; the child stores it at header offset 56.
-        public var timestamp: VHDTimestamp
+        package var timestamp: VHDTimestamp
         /// The parent's absolute path, stored UTF-16LE in the W2ku locator (entry 0) and, until
         /// ``DynamicImageWriter/setParentName(_:)`` says otherwise, as the header's parent name.
-        public var absolutePath: String
+        package var absolutePath: String
         /// The parent's path relative to the child's folder with Windows separators (e.g.
         /// `..\base.vhd`), stored UTF-16LE in the W2ru locator (entry 1).
-        public var relativePath: String
+        package var relativePath: String
 
         /// Describes a parent.
         ///
@@ -28,7 +28,7 @@ public struct DynamicImageWriter {
         ///   - timestamp: the parent file's modification time.
         ///   - absolutePath: the parent's absolute path, for the W2ku locator.
         ///   - relativePath: the parent's path from the child's folder, for the W2ru locator.
-        public init(uniqueId: VHDUUID, timestamp: VHDTimestamp, absolutePath: String, relativePath: String) {
+        package init(uniqueId: VHDUUID, timestamp: VHDTimestamp, absolutePath: String, relativePath: String) {
             self.uniqueId = uniqueId
             self.timestamp = timestamp
             self.absolutePath = absolutePath
@@ -38,11 +38,11 @@ public struct DynamicImageWriter {
 
     /// The file the disk is written into, at absolute offsets; the writer never commits or
     /// discards it.
-    public let output: OutputFile
+    package let output: OutputFile
     /// The footer ``finish()`` writes at offset 0 and after the last block, checksum computed.
-    public let footer: Footer
+    package let footer: Footer
     /// The dynamic header ``finish()`` writes at offset 512 (its checksum computed then).
-    public private(set) var header: DynamicHeader
+    package private(set) var header: DynamicHeader
     /// The table's entry count (blocks of the virtual size).
     private let entryCount: Int
     /// The blocks written, in order, each as (block index << 32) | its bitmap's sector. The
@@ -55,12 +55,12 @@ public struct DynamicImageWriter {
 
     /// Bytes of disk data per block (header offset 32): the size of the `data` that
     /// ``writeBlock(_:bitmap:data:)`` takes.
-    public var blockSize: Int { Int(header.blockSize) }
+    package var blockSize: Int { Int(header.blockSize) }
     /// Bytes of sector bitmap in front of each block's data, one bit per sector padded to 512
     /// (512 for 2 MiB blocks): the size of the `bitmap` that ``writeBlock(_:bitmap:data:)`` takes.
-    public var sectorBitmapSize: Int { header.sectorBitmapSizeInBytes }
+    package var sectorBitmapSize: Int { header.sectorBitmapSizeInBytes }
     /// Blocks written so far.
-    public var allocatedBlockCount: Int { allocations.count }
+    package var allocatedBlockCount: Int { allocations.count }
 
     /// Prepares a new disk of `size` bytes; nothing is written until blocks come.
     ///
@@ -75,7 +75,7 @@ public struct DynamicImageWriter {
     ///     2 MiB (`DynamicHeader.defaultBlockSize`) by default.
     ///   - parent: the parent of a differencing disk; nil makes a dynamic disk.
     /// - Throws: ``VHDError`` if the size or block size is not one we create.
-    public init(output: OutputFile, size: UInt64, blockSize: UInt32 = DynamicHeader.defaultBlockSize, parent: Parent? = nil) throws(VHDError) {
+    package init(output: OutputFile, size: UInt64, blockSize: UInt32 = DynamicHeader.defaultBlockSize, parent: Parent? = nil) throws(VHDError) {
         try NewDiskMetadata.validate(size: size)
         guard blockSize.nonzeroBitCount == 1, (512 << 10)...(256 << 20) ~= blockSize else {
             throw VHDError(path: output.destination.string, .invalidNewBlockSize(UInt64(blockSize)))
@@ -118,7 +118,7 @@ public struct DynamicImageWriter {
     ///   - source: the existing disk's dynamic header.
     ///   - paths: the stored path bytes of each non-empty locator entry, by entry index (0...7);
     ///     an entry missing here gets an empty path in 512 bytes of space.
-    public init(output: OutputFile, preserving footer: Footer, header source: DynamicHeader, locatorData paths: [Int: [UInt8]]) {
+    package init(output: OutputFile, preserving footer: Footer, header source: DynamicHeader, locatorData paths: [Int: [UInt8]]) {
         self.output = output
         var copiedFooter = footer
         copiedFooter.dataOffset = 512
@@ -150,7 +150,7 @@ public struct DynamicImageWriter {
     ///
     /// - Parameter name: the name for header offset 64; only its first 256 UTF-16 code units
     ///   are kept.
-    public mutating func setParentName(_ name: String) { header.setParentName(name) }
+    package mutating func setParentName(_ name: String) { header.setParentName(name) }
 
     /// Writes block `index`: its sector bitmap (``sectorBitmapSize`` bytes) and its data
     /// (``blockSize`` bytes). Only the parts of the data whose bitmap byte is non-zero are
@@ -167,7 +167,7 @@ public struct DynamicImageWriter {
     ///   - data: exactly ``blockSize`` bytes, the block's disk data.
     /// - Returns: the bytes written to the file: the bitmap plus the data runs written.
     /// - Throws: ``VHDError`` if a write fails.
-    public mutating func writeBlock(_ index: Int, bitmap: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer) throws(VHDError) -> UInt64 {
+    package mutating func writeBlock(_ index: Int, bitmap: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer) throws(VHDError) -> UInt64 {
         precondition(bitmap.count == sectorBitmapSize && data.count == blockSize)
         let bitmapOffset = nextBlockOffset
         let dataOffset = bitmapOffset + Int64(sectorBitmapSize)
@@ -198,7 +198,7 @@ public struct DynamicImageWriter {
     /// end. The file then reads as a complete disk; committing it is the caller's business.
     ///
     /// - Throws: ``VHDError`` if a write or the final resize fails.
-    public func finish() throws(VHDError) {
+    package func finish() throws(VHDError) {
         for (offset, bytes) in locatorData { try output.write(bytes, at: offset) }
         let footerBytes = footer.serialized()
         let headerBytes = header.withComputedChecksum().serialized()
