@@ -6,6 +6,7 @@ import VHD
 extension VHDTool {
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "inspect",
             abstract: "Show every field of a VHD's footer, header, BAT and parent locators (a VHDX's headers, regions, metadata and log), with checksums and warnings.",
             discussion: """
                 Bad checksums are reported, not fatal. Exits non-zero with one sentence on stderr \

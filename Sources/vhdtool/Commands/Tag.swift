@@ -6,6 +6,7 @@ import VHD
 extension VHDTool {
     struct Tag: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "tag",
             abstract: "Record an image's OS state and metadata in a sidecar file, or show them.",
             discussion: """
                 With --os-state, writes FILE.vhdtool.json beside the image (replacing any previous \
