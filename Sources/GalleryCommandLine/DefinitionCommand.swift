@@ -32,6 +32,11 @@ package struct DefinitionCommand: ParsableCommand {
         @Option(help: "Recommended maximum memory: MB, or a size (8G).") package var maxMemory: String?
 
         package init() {}
+
+        /// A bad `--tag` is a usage error, found before the command runs (as in `vhdtool tag`).
+        package func validate() throws {
+            _ = try TagArguments.parse(tags)
+        }
     }
 
     /// `vhdtool definition create NAME --gallery G --publisher P --offer O --sku S --os-type T --os-state S`.

@@ -44,6 +44,11 @@ package struct VersionCommand: ParsableCommand {
         @Flag(name: .shortAndLong, help: "Print no progress.") package var quiet = false
 
         package init() {}
+
+        /// A bad `--tag` is a usage error, found before the command runs (as in `vhdtool tag`).
+        package func validate() throws {
+            _ = try TagArguments.parse(tags)
+        }
     }
 
     /// `vhdtool version create VERSION --gallery G --definition D --os-vhd FILE ...`.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandLineSupport
+import GalleryCommandLine
 import SystemPackage
 import VHD
 
@@ -41,11 +42,7 @@ extension VHDTool {
 
         /// `--tag` values as a dictionary; throws on a malformed or repeated key or a broken rule.
         func parsedTags() throws -> [String: String] {
-            do {
-                return try AzureTags.parse(tags)
-            } catch {
-                throw ValidationError("--tag: \(error)")
-            }
+            try TagArguments.parse(tags)
         }
 
         func validate() throws {
