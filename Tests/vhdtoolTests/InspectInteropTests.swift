@@ -126,11 +126,11 @@ struct InspectCommandTests {
         #expect(try ExternalTool.run(qemuImg, ["create", "-q", "-f", "vpc", parent, "16M"]).status == 0)
         // qemu-img makes no differencing VHD: vhdtool does.
         #expect(try ConvertTests.vhdtool(["create", child, "--parent", parent]).status == 0)
-        let whole = try Self.inspect(child)
+        let whole = try InspectInteropTests.inspect(child)
         #expect(whole["diskType"] as? String == "differencing")
         #expect(!((whole["warnings"] as? [String]) ?? []).contains { $0.hasPrefix("the disk's contents were not read") })
         try FileManager.default.removeItem(atPath: parent)
-        let alone = try Self.inspect(child)
+        let alone = try InspectInteropTests.inspect(child)
         #expect(alone["diskType"] as? String == "differencing" && alone["virtualSize"] as? Int == whole["virtualSize"] as? Int)
         let warnings = try #require(alone["warnings"] as? [String])
         #expect(warnings.contains { $0.hasPrefix("the disk's contents were not read") && $0.contains("parent.vhd") }, "\(warnings)")
