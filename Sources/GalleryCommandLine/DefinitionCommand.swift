@@ -32,11 +32,16 @@ package struct DefinitionCommand: ParsableCommand {
         @Option(help: "Recommended maximum memory: MB, or a size (8G).") package var maxMemory: String?
 
         package init() {}
+
+        /// A bad `--tag` is a usage error, found before the command runs (as in `vhdtool tag`).
+        package func validate() throws {
+            _ = try TagArguments.parse(tags)
+        }
     }
 
     /// `vhdtool definition create NAME --gallery G --publisher P --offer O --sku S --os-type T --os-state S`.
     package struct Create: ParsableCommand {
-        package static let configuration = CommandConfiguration(abstract: "Create an image definition in a gallery.")
+        package static let configuration = CommandConfiguration(commandName: "create", abstract: "Create an image definition in a gallery.")
         @OptionGroup package var place: Where
         @Option(help: "Publisher (at most 128 letters, digits, '-', '_', '.').") package var publisher: String
         @Option(help: "Offer (at most 64).") package var offer: String
@@ -62,7 +67,7 @@ package struct DefinitionCommand: ParsableCommand {
 
     /// `vhdtool definition show NAME --gallery G`.
     package struct Show: ParsableCommand {
-        package static let configuration = CommandConfiguration(abstract: "Show an image definition.")
+        package static let configuration = CommandConfiguration(commandName: "show", abstract: "Show an image definition.")
         @OptionGroup package var place: Where
         @OptionGroup package var store: StoreOptions
         @OptionGroup package var output: OutputOptions
@@ -73,7 +78,7 @@ package struct DefinitionCommand: ParsableCommand {
 
     /// `vhdtool definition list --gallery G`.
     package struct List: ParsableCommand {
-        package static let configuration = CommandConfiguration(abstract: "List a gallery's image definitions.")
+        package static let configuration = CommandConfiguration(commandName: "list", abstract: "List a gallery's image definitions.")
         @Option(help: "The gallery.") package var gallery: String
         @OptionGroup package var store: StoreOptions
         @OptionGroup package var output: OutputOptions
@@ -86,6 +91,7 @@ package struct DefinitionCommand: ParsableCommand {
     /// so that giving one says it cannot change rather than that it is unknown.
     package struct Update: ParsableCommand {
         package static let configuration = CommandConfiguration(
+            commandName: "update",
             abstract: "Change what may change: recommended vCPUs and memory, description, end of life, release notes, tags.",
             discussion: "Publisher, offer, SKU, OS type, OS state, Hyper-V generation, architecture, EULA, privacy statement and purchase plan cannot change.")
         @OptionGroup package var place: Where
@@ -112,7 +118,7 @@ package struct DefinitionCommand: ParsableCommand {
 
     /// `vhdtool definition delete NAME --gallery G`.
     package struct Delete: ParsableCommand {
-        package static let configuration = CommandConfiguration(abstract: "Delete an image definition that has no versions.")
+        package static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete an image definition that has no versions.")
         @OptionGroup package var place: Where
         @OptionGroup package var store: StoreOptions
 

@@ -11,7 +11,7 @@ package struct GalleryCommand: ParsableCommand {
 
     /// `vhdtool gallery create NAME`.
     package struct Create: ParsableCommand {
-        package static let configuration = CommandConfiguration(abstract: "Create a gallery.")
+        package static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a gallery.")
         @Argument(help: "At most 80 letters, digits, '_', '-', '.'; not ending in '.' or '-'.") package var name: String
         @Option(help: "What the gallery holds.") package var description: String?
         @OptionGroup package var store: StoreOptions
@@ -23,7 +23,7 @@ package struct GalleryCommand: ParsableCommand {
 
     /// `vhdtool gallery show NAME`.
     package struct Show: ParsableCommand {
-        package static let configuration = CommandConfiguration(abstract: "Show a gallery.")
+        package static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a gallery.")
         @Argument package var name: String
         @OptionGroup package var store: StoreOptions
         @OptionGroup package var output: OutputOptions
@@ -34,7 +34,7 @@ package struct GalleryCommand: ParsableCommand {
 
     /// `vhdtool gallery list`.
     package struct List: ParsableCommand {
-        package static let configuration = CommandConfiguration(abstract: "List the galleries.")
+        package static let configuration = CommandConfiguration(commandName: "list", abstract: "List the galleries.")
         @OptionGroup package var store: StoreOptions
         @OptionGroup package var output: OutputOptions
 
@@ -44,7 +44,7 @@ package struct GalleryCommand: ParsableCommand {
 
     /// `vhdtool gallery update NAME --description TEXT`.
     package struct Update: ParsableCommand {
-        package static let configuration = CommandConfiguration(abstract: "Change a gallery's description (the one field that may change).")
+        package static let configuration = CommandConfiguration(commandName: "update", abstract: "Change a gallery's description (the one field that may change).")
         @Argument package var name: String
         @Option(help: "The new description (empty clears it).") package var description: String?
         @OptionGroup package var store: StoreOptions
@@ -61,7 +61,7 @@ package struct GalleryCommand: ParsableCommand {
 
     /// `vhdtool gallery delete NAME`.
     package struct Delete: ParsableCommand {
-        package static let configuration = CommandConfiguration(abstract: "Delete an empty gallery.")
+        package static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete an empty gallery.")
         @Argument package var name: String
         @OptionGroup package var store: StoreOptions
 

@@ -12,6 +12,7 @@ package struct RegionCommand: ParsableCommand {
     /// `vhdtool region add NAME PATH`.
     package struct Add: ParsableCommand {
         package static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Add a region: a name and the folder its replicas go to (the first region added is the default).")
         @Argument(help: "The region's name (letters, digits, '_', '-', '.').") package var name: String
         @Argument(help: "The folder (created if missing).", completion: .directory) package var path: String
@@ -25,7 +26,7 @@ package struct RegionCommand: ParsableCommand {
 
     /// `vhdtool region list`.
     package struct List: ParsableCommand {
-        package static let configuration = CommandConfiguration(abstract: "List the regions.")
+        package static let configuration = CommandConfiguration(commandName: "list", abstract: "List the regions.")
         @OptionGroup package var store: StoreOptions
         @OptionGroup package var output: OutputOptions
 
@@ -36,6 +37,7 @@ package struct RegionCommand: ParsableCommand {
     /// `vhdtool region remove NAME`.
     package struct Remove: ParsableCommand {
         package static let configuration = CommandConfiguration(
+            commandName: "remove",
             abstract: "Remove a region (refused while image versions keep replicas there; its folder is left).")
         @Argument package var name: String
         @OptionGroup package var store: StoreOptions

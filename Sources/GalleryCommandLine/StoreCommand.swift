@@ -12,6 +12,7 @@ package struct StoreCommand: ParsableCommand {
     /// `vhdtool store check [--repair] [--deep]`.
     package struct Check: ParsableCommand {
         package static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Check the catalog and every region folder; --repair puts right what can be.",
             discussion: """
                 Reports replicas missing or of the wrong size (--deep: of the wrong content digest), files in region \

@@ -44,11 +44,17 @@ package struct VersionCommand: ParsableCommand {
         @Flag(name: .shortAndLong, help: "Print no progress.") package var quiet = false
 
         package init() {}
+
+        /// A bad `--tag` is a usage error, found before the command runs (as in `vhdtool tag`).
+        package func validate() throws {
+            _ = try TagArguments.parse(tags)
+        }
     }
 
     /// `vhdtool version create VERSION --gallery G --definition D --os-vhd FILE ...`.
     package struct Create: ParsableCommand {
         package static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Publish local VHDs as a new image version and replicate it.",
             discussion: """
                 Everything is checked before anything is recorded or copied: the version name, the regions and \
@@ -82,7 +88,7 @@ package struct VersionCommand: ParsableCommand {
 
     /// `vhdtool version list --gallery G --definition D`.
     package struct List: ParsableCommand {
-        package static let configuration = CommandConfiguration(abstract: "List a definition's versions, highest first.")
+        package static let configuration = CommandConfiguration(commandName: "list", abstract: "List a definition's versions, highest first.")
         @OptionGroup package var definition: Definition
         @OptionGroup package var store: StoreOptions
         @OptionGroup package var output: OutputOptions
@@ -94,6 +100,7 @@ package struct VersionCommand: ParsableCommand {
     /// `vhdtool version show VERSION --gallery G --definition D [--verify]`.
     package struct Show: ParsableCommand {
         package static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Show a version: disks, target regions, replication state and progress per region.",
             discussion: "--verify checks every replica of the Completed regions against the recorded content digest; a region with a missing or changed replica is marked Failed (exit 5).")
         @OptionGroup package var place: Where
@@ -108,6 +115,7 @@ package struct VersionCommand: ParsableCommand {
     /// `vhdtool version latest --gallery G --definition D [--region R]`.
     package struct Latest: ParsableCommand {
         package static let configuration = CommandConfiguration(
+            commandName: "latest",
             abstract: "Show the version 'latest' resolves to.",
             discussion: """
                 In a region: the highest version (numerically, MAJOR then MINOR then PATCH) not excluded from latest \
@@ -128,6 +136,7 @@ package struct VersionCommand: ParsableCommand {
     /// change are hidden options, so that giving one says so rather than that it is unknown.
     package struct Update: ParsableCommand {
         package static let configuration = CommandConfiguration(
+            commandName: "update",
             abstract: "Change what may change: replica counts, target regions, exclude-from-latest, end of life, tags.",
             discussion: """
                 --add-region and --remove-region change the list of target regions; --target-region replaces the \
@@ -163,6 +172,7 @@ package struct VersionCommand: ParsableCommand {
     /// `vhdtool version delete VERSION --gallery G --definition D [--wait]`.
     package struct Delete: ParsableCommand {
         package static let configuration = CommandConfiguration(
+            commandName: "delete",
             abstract: "Delete a version and its replicas.",
             discussion: "A version another process creates, updates or replicates is refused (exit 3) unless --wait; one whose process is gone is taken over.")
         @OptionGroup package var place: Where
@@ -177,6 +187,7 @@ package struct VersionCommand: ParsableCommand {
     /// `vhdtool version replicate --worker [--region R]... [--once]`.
     package struct Replicate: ParsableCommand {
         package static let configuration = CommandConfiguration(
+            commandName: "replicate",
             abstract: "Make the replicas a version is missing, or run as a replication worker for every version (--worker).",
             discussion: """
                 Failed jobs are tried again; a done replica whose file is missing or has another size than recorded \
@@ -225,6 +236,7 @@ package struct VersionCommand: ParsableCommand {
     /// `vhdtool version cost VERSION --gallery G --definition D`.
     package struct Cost: ParsableCommand {
         package static let configuration = CommandConfiguration(
+            commandName: "cost",
             abstract: "What a version's snapshots cost as it stands: occupied sizes, snapshots, bytes stored and egress.",
             discussion: "Each replica is billed as a snapshot of the disks' occupied size; each region but the first (the source) receives one copy across regions.")
         @OptionGroup package var place: Where

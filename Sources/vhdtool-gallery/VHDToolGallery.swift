@@ -14,6 +14,15 @@ struct VHDTool: ParsableCommand {
         subcommands: GalleryCommandLine.commands)
 
     static func main() {
+        // The completion script is vhdtool's, which declares every command (this program
+        // declares the gallery's alone): both programs print the same one. Only as the first
+        // argument, as it is asked for: vhdtool does not hand that back here, so no loop.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, first == "--generate-completion-script" || first.hasPrefix("--generate-completion-script=") {
+            let failure = SiblingProgram.exec("vhdtool", arguments: arguments)
+            Terminal.standardError("Error: the completion script needs \(failure.program) (\(failure.reason))\n")
+            exit(withError: ExitCode(1))
+        }
         GalleryCommandLine.runner = { command in
             guard let command = command as? any GalleryCommandImplementation else {
                 throw ValidationError("\(type(of: command)) has no implementation in vhdtool-gallery")

@@ -3,12 +3,6 @@ import CommandLineSupport
 import GalleryCommandLine
 import VHD
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 @main
 struct VHDTool: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,14 +57,8 @@ struct VHDTool: ParsableCommand {
     /// Replaces this process with `vhdtool-gallery` from the same folder, with the same
     /// arguments; returns only if that fails (after saying why).
     static func runGallery(_ arguments: [String]) -> Never {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        let executable = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-        let folder = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        let gallery = (folder.isEmpty ? "." : folder) + "/vhdtool-gallery"
-        let argv = ([gallery] + arguments).map { strdup($0) } + [nil]
-        execv(gallery, argv)
-        Terminal.standardError("Error: the gallery commands need \(gallery) (\(String(cString: strerror(errno))))\n")
+        let failure = SiblingProgram.exec("vhdtool-gallery", arguments: arguments)
+        Terminal.standardError("Error: the gallery commands need \(failure.program) (\(failure.reason))\n")
         Self.exit(withError: ExitCode(1))
     }
 }

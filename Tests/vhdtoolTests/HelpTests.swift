@@ -60,6 +60,22 @@ struct HelpTests {
         }
     }
 
+    /// `vhdtool-gallery --generate-completion-script` prints vhdtool's script (it execs the
+    /// vhdtool beside it): the disk commands too, not only the gallery's half.
+    @Test(arguments: ["bash", "zsh", "fish"])
+    func galleryProgramPrintsTheSameCompletionScript(shell: String) throws {
+        let vhdtool = try #require(ExternalTool.vhdtool, "vhdtool is not built")
+        let gallery = URL(fileURLWithPath: vhdtool).deletingLastPathComponent().appendingPathComponent("vhdtool-gallery").path
+        try #require(FileManager.default.isExecutableFile(atPath: gallery), "vhdtool-gallery is not built")
+        let expected = try ConvertTests.vhdtool(["--generate-completion-script", shell])
+        let output = try ExternalTool.run(gallery, ["--generate-completion-script", shell])
+        #expect(output.status == 0, "\(output.stderr)")
+        for command in Set(Self.commands.flatMap { $0 }) {
+            #expect(output.stdout.contains(command), "\(shell): '\(command)' is not in vhdtool-gallery's completion script")
+        }
+        #expect(output.stdout == expected.stdout, "\(shell): the two programs print different scripts")
+    }
+
     /// Bad arguments to a gallery command are found by vhdtool itself (exit 64, usage of the
     /// command), before anything runs.
     @Test(arguments: [

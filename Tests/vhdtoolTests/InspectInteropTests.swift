@@ -117,6 +117,25 @@ struct InspectCommandTests {
         #expect(output.stdout.contains("footer checksum (at offset 4197376) is 0xFFFFF3E1"))
     }
 
+    /// A differencing disk whose parent is gone: its own layout is still reported (the chain
+    /// does not open, so inspect opens the file alone), with why its contents were not read.
+    @Test func differencingDiskWithoutItsParentIsReportedWithAWarning() throws {
+        let qemuImg = try #require(ExternalTool.find("qemu-img"), "qemu-img is not installed")
+        let folder = try TemporaryFolder()
+        let (parent, child) = (folder.file("parent.vhd"), folder.file("child.vhd"))
+        #expect(try ExternalTool.run(qemuImg, ["create", "-q", "-f", "vpc", parent, "16M"]).status == 0)
+        // qemu-img makes no differencing VHD: vhdtool does.
+        #expect(try ConvertTests.vhdtool(["create", child, "--parent", parent]).status == 0)
+        let whole = try InspectInteropTests.inspect(child)
+        #expect(whole["diskType"] as? String == "differencing")
+        #expect(!((whole["warnings"] as? [String]) ?? []).contains { $0.hasPrefix("the disk's contents were not read") })
+        try FileManager.default.removeItem(atPath: parent)
+        let alone = try InspectInteropTests.inspect(child)
+        #expect(alone["diskType"] as? String == "differencing" && alone["virtualSize"] as? Int == whole["virtualSize"] as? Int)
+        let warnings = try #require(alone["warnings"] as? [String])
+        #expect(warnings.contains { $0.hasPrefix("the disk's contents were not read") && $0.contains("parent.vhd") }, "\(warnings)")
+    }
+
     @Test func missingFileSaysWhy() throws {
         let vhdtool = try #require(ExternalTool.vhdtool)
         let output = try ExternalTool.run(vhdtool, ["inspect", "/nonexistent/disk.vhd"])

@@ -6,6 +6,7 @@ import VHD
 extension VHDTool {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Validate a VHD: structure, checksums, sector bitmaps against data, the parent chain; --azure adds the upload rules.",
             discussion: """
                 Each problem is a line, with the command that fixes it when there is one. \

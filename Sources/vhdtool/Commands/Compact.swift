@@ -6,6 +6,7 @@ import VHD
 extension VHDTool {
     struct Compact: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "compact",
             abstract: "Drop the all-zero blocks of a dynamic or differencing VHD and close the gaps.",
             discussion: """
                 A compacted copy is written beside the disk and renamed over it when complete; an interrupted run \

@@ -7,6 +7,7 @@ import VHDFormat
 extension VHDTool {
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "convert",
             abstract: "Copy a disk into another format, touching only the data that is there.",
             discussion: """
                 The source may be raw, any VHD or VHDX (a differencing chain is flattened) or gzip-compressed. \

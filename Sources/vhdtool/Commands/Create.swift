@@ -7,6 +7,7 @@ import VHDFormat
 extension VHDTool {
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Create an empty fixed, dynamic or differencing VHD or VHDX.",
             discussion: """
                 vhdtool create DISK --size SIZE [--type fixed|dynamic]   a new empty disk

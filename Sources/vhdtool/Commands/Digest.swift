@@ -6,6 +6,7 @@ import VHD
 extension VHDTool {
     struct Digest: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "digest",
             abstract: "Print the SHA-256 content digest of the virtual disk.",
             discussion: """
                 The same bytes give the same digest whether the disk is raw, a fixed or dynamic VHD \

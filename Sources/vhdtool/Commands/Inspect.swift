@@ -6,6 +6,7 @@ import VHD
 extension VHDTool {
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "inspect",
             abstract: "Show every field of a VHD's footer, header, BAT and parent locators (a VHDX's headers, regions, metadata and log), with checksums and warnings.",
             discussion: """
                 Bad checksums are reported, not fatal. Exits non-zero with one sentence on stderr \
@@ -25,48 +26,88 @@ extension VHDTool {
 
         func run() throws {
             let options = OpenOptions(checksumPolicy: .ignore, nowInUnixSeconds: currentUnixTime())
-            let vhdx = try DiskImage.withOpened(at: FilePath(image), options: options, locking: !noLock) { disk in
-                disk.vhdxLayout.map { VHDXInspectionReport(layout: $0, path: image, includeTable: bat) }
-            }
-            if var report = vhdx {
-                let contents = contents(options: options)
-                (report.layout, report.tag) = (contents.layout, contents.tag)
-                report.warnings += contents.warnings
-                return try output.print(report, text: VHDXInspectText.render)
-            }
-            var report = try DiskImage.withOpened(at: FilePath(image), options: options, locking: !noLock) { disk in
-                guard let layout = disk.layout else {
-                    throw VHDError(path: image, .notAVHD(reason: "no \"conectix\" footer at its end or start (it would be read as a raw disk)"))
+            let path = FilePath(image)
+            // One open serves the layout and the contents: the chain's first layer is the file
+            // itself. Only when the chain does not open (a parent missing or refused, or the file
+            // itself broken) is the file opened again alone: its layout is still reported, with
+            // why its contents were not read, and a file broken beyond reading fails here.
+            var inspection: Inspection
+            do {
+                inspection = try Disk.withOpened(at: path, options: DiskOptions(open: options, locking: !noLock)) { disk in
+                    var inspection = Inspection(disk.layers[0].image, path: image, includeTable: bat)
+                    if inspection.isImage { inspection.add(contents(of: disk)) }
+                    return inspection
                 }
-                return InspectionReport(layout: layout, path: image, includeTable: bat)
+            } catch {
+                inspection = try DiskImage.withOpened(at: path, options: options, locking: !noLock) { opened in
+                    Inspection(opened, path: image, includeTable: bat)
+                }
+                inspection.add((nil, nil, ["the disk's contents were not read: \(error)"]))
             }
-            let contents = contents(options: options)
-            (report.layout, report.tag) = (contents.layout, contents.tag)
-            report.warnings += contents.warnings
-            try output.print(report, text: InspectText.render)
+            switch inspection {
+            case let .vhd(report): try output.print(report, text: InspectText.render)
+            case let .vhdx(report): try output.print(report, text: VHDXInspectText.render)
+            case .raw:
+                throw VHDError(path: image, .notAVHD(reason: "no \"conectix\" footer at its end or start (it would be read as a raw disk)"))
+            }
+        }
+
+        /// The report of one opened image, before its contents are added.
+        enum Inspection {
+            case vhd(InspectionReport)
+            case vhdx(VHDXInspectionReport)
+            /// Neither a VHD nor a VHDX: nothing to inspect.
+            case raw
+
+            init(_ image: DiskImage, path: String, includeTable: Bool) {
+                switch image.contents {
+                case let .vhd(layout): self = .vhd(InspectionReport(layout: layout, path: path, includeTable: includeTable))
+                case let .vhdx(layout): self = .vhdx(VHDXInspectionReport(layout: layout, path: path, includeTable: includeTable))
+                case .raw: self = .raw
+                }
+            }
+
+            var isImage: Bool {
+                if case .raw = self { return false }
+                return true
+            }
+
+            /// Adds the partition layout, the tag and their warnings (after the layout's own).
+            mutating func add(_ contents: (layout: DiskLayout?, tag: TagReport?, warnings: [String])) {
+                switch self {
+                case var .vhd(report):
+                    (report.layout, report.tag) = (contents.layout, contents.tag)
+                    report.warnings += contents.warnings
+                    self = .vhd(report)
+                case var .vhdx(report):
+                    (report.layout, report.tag) = (contents.layout, contents.tag)
+                    report.warnings += contents.warnings
+                    self = .vhdx(report)
+                case .raw:
+                    break
+                }
+            }
         }
 
         /// The disk's contents and its tag, read through the chain. Neither stops the
         /// inspection: what cannot be read becomes a warning.
-        func contents(options: OpenOptions) -> (layout: DiskLayout?, tag: TagReport?, warnings: [String]) {
+        func contents(of disk: Disk) -> (layout: DiskLayout?, tag: TagReport?, warnings: [String]) {
             let path = FilePath(image)
             var result: (layout: DiskLayout?, tag: TagReport?, warnings: [String]) = (nil, nil, [])
             do {
-                try Disk.withOpened(at: path, options: DiskOptions(open: options, locking: !noLock)) { disk in
-                    let layout = try DiskLayoutProbe.probe(disk)
-                    result.layout = layout
-                    result.warnings += layout.warnings.map { "partition table: \($0)" }
-                    do {
-                        if let record = try ImageTagFile.read(for: path) {
-                            let tag = TagReport(
-                                file: ImageTagFile.path(for: path).string, record: record,
-                                freshness: try record.freshness(for: disk), layout: layout)
-                            result.tag = tag
-                            result.warnings += tag.warnings
-                        }
-                    } catch {
-                        result.warnings.append("the tag was not read: \(error)")
+                let layout = try DiskLayoutProbe.probe(disk)
+                result.layout = layout
+                result.warnings += layout.warnings.map { "partition table: \($0)" }
+                do {
+                    if let record = try ImageTagFile.read(for: path) {
+                        let tag = TagReport(
+                            file: ImageTagFile.path(for: path).string, record: record,
+                            freshness: try record.freshness(for: disk), layout: layout)
+                        result.tag = tag
+                        result.warnings += tag.warnings
                     }
+                } catch {
+                    result.warnings.append("the tag was not read: \(error)")
                 }
             } catch {
                 result.warnings.append("the disk's contents were not read: \(error)")

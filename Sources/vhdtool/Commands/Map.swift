@@ -6,6 +6,7 @@ import VHD
 extension VHDTool {
     struct Map: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "map",
             abstract: "Show where each range of the virtual disk comes from, like qemu-img map.",
             discussion: """
                 Each extent is data (stored in the file at depth 0, or in a parent at depth 1, 2, ...) \

@@ -6,6 +6,7 @@ import VHD
 extension VHDTool {
     struct Merge: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "merge",
             abstract: "Merge a differencing VHD into its parent (or an ancestor, or the base of its chain), in place.",
             discussion: """
                 The sectors the child stores (zeros included, where they hide the parent's data) are written into \

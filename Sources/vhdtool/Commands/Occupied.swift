@@ -6,6 +6,7 @@ import VHD
 extension VHDTool {
     struct Occupied: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "occupied",
             abstract: "Show how much of each disk is occupied, and what snapshots of an image made of them cost.",
             discussion: """
                 Non-zero is the occupied size snapshots are billed on: the bytes of the granules (512 bytes \

@@ -12,6 +12,7 @@ import Musl
 extension VHDTool {
     struct Repair: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "repair",
             abstract: "Repair a VHD's metadata: the footer from its copy (or the reverse), checksums, BAT entries past the end; replay a VHDX's log.",
             discussion: """
                 Each change is printed. Before anything is written, every byte to be overwritten is \

@@ -6,6 +6,7 @@ import VHD
 extension VHDTool {
     struct Reparent: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "reparent",
             abstract: "Point a differencing VHD at its moved parent, in place.",
             discussion: """
                 Rewrites the W2ku (absolute) and W2ru (relative) locators, the header's parent name and the \

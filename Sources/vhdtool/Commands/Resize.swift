@@ -6,6 +6,7 @@ import VHD
 extension VHDTool {
     struct Resize: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "resize",
             abstract: "Change the virtual size of a fixed, dynamic or differencing VHD in place.",
             discussion: """
                 Growing adds zeros; shrinking is refused when non-zero data lies past the new end. \

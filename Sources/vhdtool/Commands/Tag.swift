@@ -1,11 +1,13 @@
 import ArgumentParser
 import CommandLineSupport
+import GalleryCommandLine
 import SystemPackage
 import VHD
 
 extension VHDTool {
     struct Tag: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "tag",
             abstract: "Record an image's OS state and metadata in a sidecar file, or show them.",
             discussion: """
                 With --os-state, writes FILE.vhdtool.json beside the image (replacing any previous \
@@ -40,11 +42,7 @@ extension VHDTool {
 
         /// `--tag` values as a dictionary; throws on a malformed or repeated key or a broken rule.
         func parsedTags() throws -> [String: String] {
-            do {
-                return try AzureTags.parse(tags)
-            } catch {
-                throw ValidationError("--tag: \(error)")
-            }
+            try TagArguments.parse(tags)
         }
 
         func validate() throws {

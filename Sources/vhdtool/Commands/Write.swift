@@ -6,6 +6,7 @@ import VHD
 extension VHDTool {
     struct Write: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "write",
             abstract: "Write bytes into a disk's virtual content, in place (like qemu-io's write).",
             discussion: """
                 Reads INPUT (standard input by default) and writes it at --offset of the virtual disk: \
