@@ -37,28 +37,41 @@ struct SystemCallScanTests {
         return found
     }
 
-    /// `line` without its comment and with its string literals emptied.
+    /// `line` without its comment and with its string literals emptied, their interpolations
+    /// (`\(...)`, which are code) kept.
     static func codeOnly(_ line: String) -> String {
+        let characters = Array(line)
         var code = ""
         var inLiteral = false
-        var escaped = false
-        var previous: Character = " "
-        for character in line {
-            if inLiteral {
-                if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" {
+        var interpolationDepth = 0  // inside `\(...)` of a literal: code again
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            let next: Character? = index + 1 < characters.count ? characters[index + 1] : nil
+            index += 1
+            if interpolationDepth > 0 {
+                if character == "(" { interpolationDepth += 1 }
+                if character == ")" { interpolationDepth -= 1 }
+                code.append(character)
+            } else if inLiteral {
+                if character == "\\" {
+                    index += 1  // the escaped character, or the "(" opening an interpolation
+                    if next == "(" {
+                        interpolationDepth = 1
+                        code.append("(")
+                    }
+                } else if character == "\"" {
                     inLiteral = false
                     code.append(character)
                 }
             } else if character == "\"" {
                 inLiteral = true
                 code.append(character)
-            } else if character == "/" && previous == "/" {
-                code.removeLast()
+            } else if character == "/" && next == "/" {
                 break
             } else {
                 code.append(character)
             }
-            previous = inLiteral ? " " : character
         }
         return code
     }
@@ -88,6 +101,7 @@ struct SystemCallScanTests {
             "// fsync(2) makes it durable",
             "let call = \"fsync(2)\"",
             "} catch where error.errno == .noSuchFileOrDirectory {",
+            "throw .io(\"the folder '\\(path)' cannot be created\", error)",
         ]
         for line in direct {
             let code = Self.codeOnly(line)

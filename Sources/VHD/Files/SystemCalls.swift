@@ -76,16 +76,6 @@ package enum SystemCalls {
         return status
     }
 
-    /// Whether `path` exists, for the callers that count any failure of stat(2) as "no".
-    package static func exists(_ path: FilePath) -> Bool {
-        do {
-            _ = try status(of: path)
-            return true
-        } catch {
-            return false
-        }
-    }
-
     /// stat(2) of `path`, nil when it fails however, for the callers that count a failure as
     /// "no such file" (parent candidates, folder identities).
     package static func statusIfPresent(of path: FilePath) -> stat? {
