@@ -1,3 +1,6 @@
+import SystemPackage
+import VHD
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -41,15 +44,9 @@ package struct LeaseHolder: Sendable, Equatable, Hashable, CustomStringConvertib
     /// The start time of process `pid` from `/proc/PID/stat`, or nil when there is no such
     /// process (or no /proc).
     static func startTime(of pid: Int32) -> UInt64? {
-        let descriptor = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
+        guard let text = SystemCalls.smallFile(FilePath("/proc/\(pid)/stat")), !text.isEmpty else { return nil }
         // "PID (COMM) STATE ...": the command may hold spaces and ')', so fields are counted
         // after the last ')'. State is field 3, start time field 22.
-        let text = bytes[..<count]
         guard let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         let fields = text[(close + 1)...].split(separator: UInt8(ascii: " "))
         guard fields.count > 19 else { return nil }

@@ -41,21 +41,26 @@ public struct GalleryStore: Sendable {
         self.folder = folder
         self.limits = limits
         let catalog = folder.appending(Self.catalogName)
-        var status = stat()
-        if stat(catalog.string, &status) == 0 {
+        let status: stat?
+        do throws(VHDError) {
+            status = try SystemCalls.status(of: catalog)
+        } catch where error.errno == .noSuchFileOrDirectory {
+            status = nil
+        } catch {
+            throw .io("the catalog '\(catalog)' cannot be opened", error)
+        }
+        if let status {
             guard (status.st_mode & S_IFMT) == S_IFREG else {
                 throw GalleryError(.io, "the catalog '\(catalog)' is not a regular file")
             }
             guard status.st_size > 0 else {
                 throw GalleryError(.io, "the catalog '\(catalog)' is empty (0 bytes): it is damaged, not a new store; restore it from a backup or move it away")
             }
-        } else if errno == ENOENT {
+        } else {
             guard creating else {
                 throw GalleryError.notFound("there is no store at '\(folder)' (no \(Self.catalogName) there)", remedy: .createStore)
             }
             try Self.makeFolders(folder)
-        } else {
-            throw GalleryError(.io, "the catalog '\(catalog)' cannot be opened: \(Errno(rawValue: errno))")
         }
         do {
             let database = try SQLiteCatalog(path: catalog.string)
@@ -139,8 +144,10 @@ public struct GalleryStore: Sendable {
         var path = FilePath(folder.root?.string ?? "")
         for component in folder.components {
             path.append(component)
-            if mkdir(path.string, 0o755) != 0 && errno != EEXIST {
-                throw GalleryError(.io, "the folder '\(path)' cannot be created: \(Errno(rawValue: errno))")
+            do throws(VHDError) {
+                try SystemCalls.makeFolder(path)
+            } catch {
+                throw .io("the folder '\(path)' cannot be created", error)
             }
         }
     }

@@ -211,9 +211,7 @@ extension GalleryStore {
             let path = (relative + [name]).joined(separator: "/")
             let shown = region.path + "/" + path
             if entry.type == S_IFDIR {
-                let sub = openat(folder.descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                guard sub >= 0 else { continue }
-                let child = RegionFolder.Folder(descriptor: sub, path: folder.path.appending(name))
+                guard let child = folder.subfolder(name) else { continue }
                 walk(child, relative: relative + [name], region: region, owned: owned, writing: writing,
                      repair: repair, removeBefore: removeBefore, problems: &problems)
                 if repair { folder.removeFolderIfEmpty(name) }

@@ -579,9 +579,11 @@ extension GalleryStore {
     static func refuseRepeatedFiles(_ disks: [(path: String, lun: Int?)]) throws(GalleryError) {
         var seen: [FileKey: (path: String, isOS: Bool)] = [:]
         for disk in disks {
-            var status = stat()
-            guard stat(disk.path, &status) == 0 else {
-                throw GalleryError(.io, "the disk '\(disk.path)' cannot be used: \(Errno(rawValue: errno))")
+            let status: stat
+            do throws(VHDError) {
+                status = try SystemCalls.status(of: FilePath(disk.path))
+            } catch {
+                throw .io("the disk '\(disk.path)' cannot be used", error)
             }
             let key = FileKey(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
             if let first = seen[key] {

@@ -52,6 +52,13 @@ public struct GalleryError: Error, Sendable, Equatable, CustomStringConvertible 
         GalleryError(.io, "the disk '\(path)' cannot be used: \(error)")
     }
 
+    /// A failed system call (from VHD's file layer, `SystemCalls`), in the gallery's words:
+    /// `what` says which file and what was being done, the errno says why. The one place a
+    /// gallery I/O error is built from one.
+    static func io(_ what: String, _ error: VHDError) -> GalleryError {
+        GalleryError(.io, "\(what): \(error.errno.map { "\($0)" } ?? error.description)")
+    }
+
     /// A change to a field the model does not let change after creation.
     static func immutable(_ field: String, of resource: String) -> GalleryError {
         .rule("the \(field) of \(resource) cannot be changed after it is created")

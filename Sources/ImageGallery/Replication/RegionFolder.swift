@@ -1,4 +1,5 @@
 import SystemPackage
+import VHD
 
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,7 @@ import Darwin
 /// A class: it owns the descriptor and closes it when it goes.
 final class RegionFolder {
     let region: Region
-    let descriptor: Int32
+    let descriptor: FileDescriptor
 
     /// Opens the folder of `region`, after checking that it neither is nor holds nor lies in
     /// the folder of any of `others`.
@@ -31,15 +32,15 @@ final class RegionFolder {
             throw GalleryError.conflict(
                 "the regions '\(region.name)' (\(region.path)) and '\(other.name)' (\(other.path)) share a folder or one lies inside the other; give each region a folder of its own")
         }
-        let descriptor = open(region.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw GalleryError(.io, "the folder of region '\(region.name)' ('\(region.path)') cannot be opened: \(Errno(rawValue: errno))")
+        do {
+            descriptor = try SystemCalls.open(FilePath(region.path), .readOnly, options: [.directory, .closeOnExec])
+        } catch {
+            throw .io("the folder of region '\(region.name)' ('\(region.path)') cannot be opened", error)
         }
         self.region = region
-        self.descriptor = descriptor
     }
 
-    deinit { close(descriptor) }
+    deinit { descriptor.closeQuietly() }
 
     /// The folder `components` (each a plain name) below the region's folder, made when missing
     /// with `create`; nil when it is missing and not made.
@@ -47,35 +48,58 @@ final class RegionFolder {
     /// - Throws: ``GalleryError`` when a component is a symbolic link or not a folder, or a
     ///   folder cannot be made or opened.
     func folder(_ components: [String], create: Bool) throws(GalleryError) -> Folder? {
-        var current = dup(descriptor)
-        guard current >= 0 else { throw GalleryError(.io, "'\(region.path)': dup failed: \(Errno(rawValue: errno))") }
+        var current: FileDescriptor
+        do {
+            current = try descriptor.duplicate(region.path)
+        } catch {
+            throw .io("'\(region.path)': dup failed", error)
+        }
         var path = FilePath(region.path)
         for component in components {
-            try Self.checkComponent(component, in: path)
-            path.append(component)
-            var next = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            if next < 0 && errno == ENOENT && create {
-                if mkdirat(current, component, 0o755) != 0 && errno != EEXIST {
-                    let failure = Errno(rawValue: errno)
-                    close(current)
-                    throw GalleryError(.io, "the folder '\(path)' cannot be created: \(failure)")
+            do throws(GalleryError) {
+                try Self.checkComponent(component, in: path)
+                path.append(component)
+                guard let next = try Self.openFolder(component, in: current, path: path, create: create) else {
+                    current.closeQuietly()
+                    return nil
                 }
-                next = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                current.closeQuietly()
+                current = next
+            } catch {
+                current.closeQuietly()
+                throw error
             }
-            if next < 0 {
-                let failure = errno
-                let kind = Self.kind(of: component, in: current)
-                close(current)
-                if failure == ENOENT { return nil }
-                if kind == S_IFLNK {
-                    throw GalleryError(.io, "'\(path)' is a symbolic link; replicas are never written, read or removed through one")
-                }
-                throw GalleryError(.io, "'\(path)' cannot be opened as a folder: \(Errno(rawValue: failure))")
-            }
-            close(current)
-            current = next
         }
         return Folder(descriptor: current, path: path)
+    }
+
+    /// Opens the folder `name` in `folder` without following a symbolic link, made first when
+    /// missing with `create`; nil when it is missing and not made.
+    static func openFolder(_ name: String, in folder: FileDescriptor, path: FilePath, create: Bool) throws(GalleryError) -> FileDescriptor? {
+        let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+        var failure: VHDError
+        do throws(VHDError) {
+            return try folder.openEntry(name, flags: flags, path: path)
+        } catch {
+            failure = error
+        }
+        if failure.errno == .noSuchFileOrDirectory && create {
+            do throws(VHDError) {
+                try folder.makeFolder(name, path: path)  // false when another process made it first
+            } catch {
+                throw .io("the folder '\(path)' cannot be created", error)
+            }
+            do throws(VHDError) {
+                return try folder.openEntry(name, flags: flags, path: path)
+            } catch {
+                failure = error
+            }
+        }
+        if failure.errno == .noSuchFileOrDirectory { return nil }
+        if kind(of: name, in: folder) == S_IFLNK {
+            throw GalleryError(.io, "'\(path)' is a symbolic link; replicas are never written, read or removed through one")
+        }
+        throw .io("'\(path)' cannot be opened as a folder", failure)
     }
 
     /// A plain name: not empty, no '/', not "." or "..", no NUL.
@@ -86,28 +110,40 @@ final class RegionFolder {
     }
 
     /// The file type (S_IFMT bits) of `name` in the folder `descriptor`, without following it.
-    static func kind(of name: String, in descriptor: Int32) -> mode_t? {
-        var status = stat()
-        guard fstatat(descriptor, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
-        return status.st_mode & S_IFMT
+    static func kind(of name: String, in descriptor: FileDescriptor) -> mode_t? {
+        do {
+            return try descriptor.status(ofEntry: name, path: FilePath(name)).st_mode & S_IFMT
+        } catch {
+            return nil
+        }
     }
 
     /// One folder below a region's folder, open.
     final class Folder {
-        let descriptor: Int32
+        let descriptor: FileDescriptor
         /// For messages only: the folder is always reached through `descriptor`.
         let path: FilePath
 
-        init(descriptor: Int32, path: FilePath) {
+        init(descriptor: FileDescriptor, path: FilePath) {
             self.descriptor = descriptor
             self.path = path
         }
 
-        deinit { close(descriptor) }
+        deinit { descriptor.closeQuietly() }
 
         /// A path naming `name` in this very folder (through /proc/self/fd), valid while the
         /// folder is open; used to hand the folder to APIs that take paths.
-        func pathThroughDescriptor(_ name: String) -> FilePath { FilePath("/proc/self/fd/\(descriptor)/\(name)") }
+        func pathThroughDescriptor(_ name: String) -> FilePath { FilePath("/proc/self/fd/\(descriptor.rawValue)/\(name)") }
+
+        /// The sub-folder `name`, opened without following a symbolic link; nil when it cannot be.
+        func subfolder(_ name: String) -> Folder? {
+            do {
+                let sub = try descriptor.openEntry(name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW, path: path.appending(name))
+                return Folder(descriptor: sub, path: path.appending(name))
+            } catch {
+                return nil
+            }
+        }
 
         struct Entry {
             var type: mode_t
@@ -117,64 +153,78 @@ final class RegionFolder {
 
         /// What is at `name` (not followed), or nil when nothing is.
         func entry(_ name: String) -> Entry? {
-            var status = stat()
-            guard fstatat(descriptor, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+            let status: stat
+            do {
+                status = try descriptor.status(ofEntry: name, path: path.appending(name))
+            } catch {
+                return nil
+            }
             return Entry(type: status.st_mode & S_IFMT, size: Int64(status.st_size), modified: Int(status.st_mtim.tv_sec))
         }
 
         /// Runs `body` with a path to the regular file `name` opened without following a link.
         func withFile<T>(_ name: String, _ body: (FilePath) throws -> T) throws -> T {
-            let file = openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
-            guard file >= 0 else {
-                throw GalleryError(.io, "'\(path.appending(name))' cannot be opened: \(Errno(rawValue: errno))")
+            let file: FileDescriptor
+            do {
+                file = try descriptor.openEntry(name, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK, path: path.appending(name))
+            } catch {
+                throw GalleryError.io("'\(path.appending(name))' cannot be opened", error)
             }
-            defer { close(file) }
-            var status = stat()
-            guard fstat(file, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            defer { file.closeQuietly() }
+            let status: stat
+            do {
+                status = try file.status(path.appending(name).string)
+            } catch {
                 throw GalleryError(.io, "'\(path.appending(name))' is not a regular file")
             }
-            return try body(FilePath("/proc/self/fd/\(file)"))
+            guard (status.st_mode & S_IFMT) == S_IFREG else {
+                throw GalleryError(.io, "'\(path.appending(name))' is not a regular file")
+            }
+            return try body(FilePath("/proc/self/fd/\(file.rawValue)"))
         }
 
         /// Gives the finished temporary file `temporary` the name `name`, never over an
         /// existing file (a hard link, which fails when `name` exists), then syncs the folder.
         func publish(_ temporary: String, as name: String) throws(GalleryError) {
-            guard linkat(descriptor, temporary, descriptor, name, 0) == 0 else {
-                let failure = Errno(rawValue: errno)
-                if failure == .fileExists {
-                    throw GalleryError(.replication, "a file is already at '\(path.appending(name))'; it was not made by this version's replication and is left as it is")
-                }
-                throw GalleryError(.io, "'\(path.appending(name))' cannot be made: \(failure)")
+            do {
+                try descriptor.link(temporary, as: name, path: path.appending(name))
+            } catch where error.errno == .fileExists {
+                throw GalleryError(.replication, "a file is already at '\(path.appending(name))'; it was not made by this version's replication and is left as it is")
+            } catch {
+                throw .io("'\(path.appending(name))' cannot be made", error)
             }
-            fsync(descriptor)
+            do {
+                try descriptor.synchronize(path.string)
+            } catch {
+                // The name is made; a folder sync that fails leaves it to the filesystem's own flush.
+            }
         }
 
         /// Removes the file `name` (a symbolic link there is removed, never followed).
         func remove(_ name: String) {
-            unlinkat(descriptor, name, 0)
+            do {
+                try descriptor.removeEntry(name, path: path.appending(name))
+            } catch {
+                // Gone already, or left for the next store check to report.
+            }
         }
 
         /// Removes the sub-folder `name` when it is empty.
         func removeFolderIfEmpty(_ name: String) {
-            unlinkat(descriptor, name, AT_REMOVEDIR)
+            do {
+                try descriptor.removeEntry(name, folder: true, path: path.appending(name))
+            } catch {
+                // Not empty (ENOTEMPTY): it stays.
+            }
         }
 
         /// The names in this folder.
         func names() -> [String] {
-            let copy = dup(descriptor)
-            guard copy >= 0 else { return [] }
-            guard let directory = fdopendir(copy) else {
-                close(copy)
-                return []
+            do {
+                return try descriptor.names(path.string)
+            } catch {
+                return []  // an unreadable folder: nothing in it is found
             }
-            defer { closedir(directory) }
-            rewinddir(directory)
-            var names: [String] = []
-            while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            return names
         }
 
         /// Whether `name` is a partial file a copy to `final` leaves while it works
@@ -216,11 +266,12 @@ final class RegionFolder {
         var existing = lexical
         var rest: [FilePath.Component] = []
         while !existing.components.isEmpty {
-            if let real = realpath(existing.string, nil) {
-                defer { free(real) }
-                var result = FilePath(String(cString: real))
+            do {
+                var result = try SystemCalls.realPath(existing)
                 for component in rest.reversed() { result.append(component) }
                 return result
+            } catch {
+                // Not there (yet): resolve its parent.
             }
             if let last = existing.lastComponent { rest.append(last) }
             existing = existing.removingLastComponent()
@@ -234,8 +285,7 @@ final class RegionFolder {
     }
 
     static func key(_ path: FilePath) -> FileKey? {
-        var status = stat()
-        guard stat(path.string, &status) == 0 else { return nil }
+        guard let status = SystemCalls.statusIfPresent(of: path) else { return nil }
         return FileKey(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
     }
 }

@@ -319,17 +319,12 @@ extension GalleryStore {
             } else {
                 _ = try DiskConversion.convert(disk, to: .dynamic, output: output, options: options)
             }
-            guard fsync(output.descriptor.rawValue) == 0 else {
-                throw VHDError(path: output.temporaryPath.string, .io(call: "fsync", offset: nil, errno: Errno(rawValue: errno)))
-            }
+            try output.descriptor.synchronize(output.temporaryPath.string)
             let written = try Disk.withOpened(at: output.temporaryPath) { try DiskFacts.contentDigest(of: $0, options: options) }
             guard written == digest else {
                 throw GalleryError(.replication, "the copy of '\(source)' holds content \(written), not the recorded \(digest)")
             }
-            var status = stat()
-            guard fstat(output.descriptor.rawValue, &status) == 0 else {
-                throw VHDError(path: output.temporaryPath.string, .io(call: "fstat", offset: nil, errno: Errno(rawValue: errno)))
-            }
+            let status = try output.descriptor.status(output.temporaryPath.string)
             try testPause(path: output.temporaryPath.string, isCancelled: options.isCancelled)
             guard let temporary = output.temporaryPath.lastComponent?.string else {
                 throw GalleryError(.io, "the temporary file of '\(name)' has no name")
@@ -406,7 +401,13 @@ extension GalleryStore {
             let ofRegion = jobs.filter { $0.regionId == target.region.id }
             guard !ofRegion.isEmpty else { continue }
             // A region folder that is gone holds nothing to remove.
-            if access(target.region.path, F_OK) != 0 && errno == ENOENT { continue }
+            do throws(VHDError) {
+                try SystemCalls.checkAccess(FilePath(target.region.path), F_OK)
+            } catch where error.errno == .noSuchFileOrDirectory {
+                continue
+            } catch {
+                // Another failure: opening the folder below reports it.
+            }
             let regionFolder = try RegionFolder(target.region, others: regions)
             guard let folder = try regionFolder.folder(details.folderComponents, create: false) else { continue }
             for job in ofRegion {

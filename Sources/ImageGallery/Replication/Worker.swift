@@ -1,4 +1,5 @@
 import SystemPackage
+import VHD
 
 #if canImport(Glibc)
 import Glibc
@@ -161,10 +162,13 @@ extension GalleryStore {
     /// Why this host cannot work in the region's folder (missing, not a folder, not
     /// readable and writable), or nil when it can.
     static func unreachableReason(_ region: Region) -> String? {
-        var status = stat()
-        guard stat(region.path, &status) == 0 else { return "'\(region.path)': \(Errno(rawValue: errno))" }
-        guard (status.st_mode & S_IFMT) == S_IFDIR else { return "'\(region.path)' is not a folder" }
-        guard access(region.path, R_OK | W_OK | X_OK) == 0 else { return "'\(region.path)': \(Errno(rawValue: errno))" }
-        return nil
+        do throws(VHDError) {
+            let status = try SystemCalls.status(of: FilePath(region.path))
+            guard (status.st_mode & S_IFMT) == S_IFDIR else { return "'\(region.path)' is not a folder" }
+            try SystemCalls.checkAccess(FilePath(region.path), R_OK | W_OK | X_OK)
+            return nil
+        } catch {
+            return GalleryError.io("'\(region.path)'", error).description
+        }
     }
 }

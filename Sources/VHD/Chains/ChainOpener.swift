@@ -119,8 +119,7 @@ struct ChainOpener {
     /// forever, and a block device named by a file's bytes could be the host's own disk, so
     /// they are passed over.
     static func isDiskFile(_ path: FilePath, acceptsBlockDevice: Bool) -> Bool {
-        var status = stat()
-        guard stat(path.string, &status) == 0 else { return false }
+        guard let status = SystemCalls.statusIfPresent(of: path) else { return false }
         let type = status.st_mode & S_IFMT
         return type == S_IFREG || (acceptsBlockDevice && type == S_IFBLK)
     }
@@ -151,26 +150,19 @@ struct FileIdentity: Hashable {
 
     /// The identity of the file at `path`, or nil if there is none.
     init?(path: FilePath) {
-        var status = stat()
-        guard stat(path.string, &status) == 0 else { return nil }
+        guard let status = SystemCalls.statusIfPresent(of: path) else { return nil }
         device = UInt64(status.st_dev)
         inode = UInt64(status.st_ino)
     }
 
     init(_ file: HostFile) throws(VHDError) {
-        var status = stat()
-        guard fstat(file.descriptor.rawValue, &status) == 0 else {
-            throw VHDError(path: file.name, .io(call: "fstat", offset: nil, errno: Errno(rawValue: errno)))
-        }
+        let status = try file.descriptor.status(file.name)
         device = UInt64(status.st_dev)
         inode = UInt64(status.st_ino)
     }
 
     static func modificationTime(_ file: HostFile) throws(VHDError) -> Int64 {
-        var status = stat()
-        guard fstat(file.descriptor.rawValue, &status) == 0 else {
-            throw VHDError(path: file.name, .io(call: "fstat", offset: nil, errno: Errno(rawValue: errno)))
-        }
+        let status = try file.descriptor.status(file.name)
         return Int64(status.st_mtim.tv_sec)
     }
 }

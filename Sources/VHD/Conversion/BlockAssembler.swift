@@ -27,7 +27,7 @@ struct BlockAssembler: ~Copyable {
     init(blockSize: Int, path: String) throws(VHDError) {
         // calloc: fresh zero pages, touched only where data is copied in.
         guard let zeroed = calloc(1, blockSize) else {
-            throw VHDError(path: path, .io(call: "calloc", offset: nil, errno: .noMemory))
+            throw SystemCalls.failure("calloc", path, .noMemory)
         }
         self.blockSize = blockSize
         buffer = UnsafeMutableRawBufferPointer(start: zeroed, count: blockSize)

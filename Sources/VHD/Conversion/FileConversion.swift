@@ -128,7 +128,7 @@ extension Disk {
         } catch let error as VHDError {
             throw error
         } catch {
-            throw VHDError(path: source.string, .io(call: "open", offset: nil, errno: error as? Errno ?? .ioError))
+            throw SystemCalls.failure("open", source.string, error as? Errno ?? .ioError)
         }
     }
 

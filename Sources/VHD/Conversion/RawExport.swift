@@ -40,11 +40,7 @@ public enum RawExport {
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
         defer { zeros.deallocate() }
         func write(_ bytes: UnsafeRawBufferPointer) throws(VHDError) {
-            do {
-                _ = try descriptor.writeAll(bytes)
-            } catch {
-                throw VHDError(path: name, .io(call: "write", offset: nil, errno: error as? Errno ?? .ioError))
-            }
+            _ = try SystemCalls.system("write", name) { try descriptor.writeAll(bytes) }
         }
         try forEachChunk(of: disk, in: 0..<disk.virtualSize, options: options, summary: &summary) { (chunk, _, length) throws(VHDError) in
             if let chunk {

@@ -47,13 +47,11 @@ public enum FileKind: Sendable, Equatable, CustomStringConvertible {
     ///
     /// - Throws: ``VHDError`` when lstat(2) fails otherwise than with ENOENT.
     public static func of(_ path: FilePath) throws(VHDError) -> FileKind? {
-        var status = stat()
-        guard lstat(path.string, &status) == 0 else {
-            let failure = Errno(rawValue: errno)
-            if failure == .noSuchFileOrDirectory { return nil }
-            throw VHDError(path: path.string, .io(call: "lstat", offset: nil, errno: failure))
+        do throws(VHDError) {
+            return FileKind(mode: try SystemCalls.status(of: path, followingLinks: false).st_mode)
+        } catch where error.errno == .noSuchFileOrDirectory {
+            return nil
         }
-        return FileKind(mode: status.st_mode)
     }
 
     /// "a FIFO (named pipe)", ...

@@ -33,10 +33,7 @@ public struct FileStamp: Codable, Sendable, Equatable {
     /// The stamp of the file at `path` (by name, so that a gzip-compressed image is stamped,
     /// not its decompressed temporary copy).
     public init(_ path: FilePath) throws(VHDError) {
-        var status = stat()
-        guard stat(path.string, &status) == 0 else {
-            throw VHDError(path: path.string, .io(call: "stat", offset: nil, errno: Errno(rawValue: errno)))
-        }
+        let status = try SystemCalls.status(of: path)
         #if canImport(Darwin)
         let time = status.st_mtimespec
         #else

@@ -2,8 +2,9 @@ import CZlib
 import SystemPackage
 
 /// Gzip-compressed output: an image written first into an anonymous temporary file, then
-/// compressed with zlib (gzip wrapper, default level) into the destination. Holes of the
-/// temporary file are fed to zlib as zeros without being read.
+/// compressed with zlib (gzip wrapper, default level) into the destination. The temporary file
+/// is read through the copy's engine (``ReadAhead``, as a raw disk): read ahead on a second
+/// thread, its holes fed to zlib as zeros without being read.
 package enum GzipCompression {
     /// Compresses all of `source` into `output`.
     ///
@@ -16,10 +17,11 @@ package enum GzipCompression {
         }
         defer { deflateEnd(&stream) }
         let chunkSize = options.chunkSize
-        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 4096)
+        let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 4096)
+        zeros.initializeMemory(as: UInt8.self, repeating: 0)
         let compressed = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 4096)
         defer {
-            input.deallocate()
+            zeros.deallocate()
             compressed.deallocate()
         }
         var outputOffset: Int64 = 0
@@ -38,27 +40,36 @@ package enum GzipCompression {
                 outputOffset += Int64(produced)
             } while stream.avail_out == 0
         }
-        var position: Int64 = 0
-        let stored = try source.storedRanges(in: 0..<source.sizeInBytes)
-        var storedIndex = 0
-        while position < source.sizeInBytes {
+        func checkCancelled() throws(VHDError) {
             if options.isCancelled?() == true { throw VHDError(path: output.destination.string, .cancelled) }
-            while storedIndex < stored.count && stored[storedIndex].upperBound <= position { storedIndex += 1 }
-            let inData = storedIndex < stored.count && stored[storedIndex].contains(position)
-            let limit = inData ? stored[storedIndex].upperBound
-                : (storedIndex < stored.count ? stored[storedIndex].lowerBound : source.sizeInBytes)
-            let count = Int(min(Int64(chunkSize), limit - position))
-            let chunk = UnsafeMutableRawBufferPointer(rebasing: input[0..<count])
-            if inData {
-                try source.read(into: chunk, at: position)
+        }
+        let size = UInt64(source.sizeInBytes)
+        let disk = Disk(layers: [DiskLayer(DiskImage(raw: source))], chainWarnings: [], isWritable: false)
+        try ReadAhead.forEachPiece(of: disk, in: 0..<size, chunkSize: chunkSize) { (piece, bytes) throws(VHDError) in
+            try checkCancelled()
+            if let bytes {
+                try deflateChunk(bytes, finish: false)
             } else {
-                chunk.initializeMemory(as: UInt8.self, repeating: 0)
+                var remaining = piece.range.count
+                while remaining > 0 {
+                    let count = min(chunkSize, remaining)
+                    try deflateChunk(UnsafeRawBufferPointer(rebasing: zeros[0..<count]), finish: false)
+                    remaining -= count
+                    if remaining > 0 { try checkCancelled() }
+                }
             }
-            try deflateChunk(UnsafeRawBufferPointer(chunk), finish: false)
-            position += Int64(count)
-            options.progress?(UInt64(position), UInt64(source.sizeInBytes))
+            options.progress?(piece.range.upperBound, size)
         }
         try deflateChunk(UnsafeRawBufferPointer(start: nil, count: 0), finish: true)
         try output.resize(to: outputOffset)
+    }
+}
+
+extension DiskImage {
+    /// `file` read as a raw disk, without looking at its content: an image this library has
+    /// just written (the uncompressed intermediate behind a .gz destination).
+    init(raw file: HostFile) {
+        self.file = file
+        contents = .raw
     }
 }

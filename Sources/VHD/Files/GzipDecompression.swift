@@ -40,7 +40,7 @@ package enum GzipDecompression {
         do throws(VHDError) {
             return try HostFile.adopting(descriptor, path: path)
         } catch {
-            try? descriptor.close()
+            descriptor.closeQuietly()
             throw error
         }
     }
@@ -60,20 +60,15 @@ package enum GzipDecompression {
         _ source: HostFile, intoTemporaryFileIn folder: FilePath, options: CopyOptions = CopyOptions(),
         maximumSize: Int64? = nil
     ) throws(VHDError) -> FileDescriptor {
-        let temporary: FileDescriptor
-        do {
             // O_TMPFILE (Linux): a file with no name, gone when closed.
             let temporaryFile = FileDescriptor.OpenOptions(rawValue: 0o2020_0000)
-            temporary = try FileDescriptor.open(
-                folder, .readWrite, options: [.closeOnExec, temporaryFile], permissions: .ownerReadWrite)
-        } catch {
-            throw VHDError(path: folder.string, .io(call: "open(O_TMPFILE)", offset: nil, errno: error as? Errno ?? .ioError))
-        }
+        let temporary = try SystemCalls.open(
+            folder, .readWrite, options: [.closeOnExec, temporaryFile], permissions: .ownerReadWrite, call: "open(O_TMPFILE)")
         do throws(VHDError) {
             try inflate(source, into: temporary, options: options, maximumSize: maximumSize)
             return temporary
         } catch {
-            try? temporary.close()
+            temporary.closeQuietly()
             throw error
         }
     }
@@ -119,10 +114,8 @@ package enum GzipDecompression {
             }
             let chunk = UnsafeRawBufferPointer(rebasing: outputBuffer[0..<produced])
             try ZeroDetection.forEachNonZeroRun(in: chunk, granularity: 4096, alignedFrom: UInt64(outputOffset)) { (run) throws(VHDError) in
-                do {
-                    _ = try output.writeAll(toAbsoluteOffset: outputOffset + Int64(run.lowerBound), UnsafeRawBufferPointer(rebasing: chunk[run]))
-                } catch {
-                    throw VHDError(path: source.name, .io(call: "pwrite", offset: outputOffset, errno: error as? Errno ?? .ioError))
+                _ = try SystemCalls.system("pwrite", source.name, offset: outputOffset) {
+                    try output.writeAll(toAbsoluteOffset: outputOffset + Int64(run.lowerBound), UnsafeRawBufferPointer(rebasing: chunk[run]))
                 }
             }
             outputOffset += Int64(produced)
@@ -138,8 +131,6 @@ package enum GzipDecompression {
         guard status == Z_STREAM_END else {
             throw VHDError(path: source.name, .compressedDataCorrupt(reason: "the stream ends early; is the file truncated?"))
         }
-        guard ftruncate(output.rawValue, off_t(outputOffset)) == 0 else {
-            throw VHDError(path: source.name, .io(call: "ftruncate", offset: outputOffset, errno: Errno(rawValue: errno)))
-        }
+        try output.truncate(to: outputOffset, source.name)
     }
 }

@@ -42,18 +42,10 @@ public struct HostFile: ByteSource, Sendable {
     public static func open(
         _ path: FilePath, writable: Bool = false, lock: Bool = true, acceptsBlockDevice: Bool = false
     ) throws(VHDError) -> HostFile {
-        let descriptor: FileDescriptor
-        do {
-            descriptor = try FileDescriptor.open(
-                path, writable ? .readWrite : .readOnly, options: [.closeOnExec, .nonBlocking, FileDescriptor.OpenOptions(rawValue: O_NOCTTY)])
-        } catch {
-            throw VHDError(path: path.string, .io(call: "open", offset: nil, errno: error as? Errno ?? .ioError))
-        }
+        let descriptor = try SystemCalls.open(
+            path, writable ? .readWrite : .readOnly, options: [.closeOnExec, .nonBlocking, FileDescriptor.OpenOptions(rawValue: O_NOCTTY)])
         do throws(VHDError) {
-            var status = stat()
-            guard fstat(descriptor.rawValue, &status) == 0 else {
-                throw VHDError(path: path.string, .io(call: "fstat", offset: nil, errno: Errno(rawValue: errno)))
-            }
+            let status = try descriptor.status(path.string)
             let kind = FileKind(mode: status.st_mode)
             guard kind == .regularFile || (kind == .blockDevice && acceptsBlockDevice) else {
                 throw VHDError(path: path.string, .notARegularFile(kind))
@@ -62,32 +54,19 @@ public struct HostFile: ByteSource, Sendable {
             if writable && status.st_mode & 0o222 == 0 {
                 throw VHDError(path: path.string, .notWritable(reason: "its mode allows no one to write it (chmod u+w to allow it)"))
             }
-            let flags = fcntl(descriptor.rawValue, F_GETFL)
-            guard flags >= 0, fcntl(descriptor.rawValue, F_SETFL, flags & ~O_NONBLOCK) == 0 else {
-                throw VHDError(path: path.string, .io(call: "fcntl(F_SETFL)", offset: nil, errno: Errno(rawValue: errno)))
-            }
+            try descriptor.clearNonBlocking(path.string)
             if lock { try ImageLock.lock(descriptor, name: path.string, mode: writable ? .exclusive : .shared) }
-            let size: Int64
-            do {
-                size = try descriptor.seek(offset: 0, from: .end)
-            } catch {
-                throw VHDError(path: path.string, .io(call: "lseek", offset: nil, errno: error as? Errno ?? .ioError))
-            }
+            let size = try descriptor.sizeByEnd(path.string)
             return HostFile(descriptor: descriptor, path: path, sizeInBytes: size)
         } catch {
-            _ = try? descriptor.close()
+            descriptor.closeQuietly()
             throw error
         }
     }
 
     /// Adopts an open descriptor (e.g. an anonymous temporary file), shown in messages as `path`.
     public static func adopting(_ descriptor: FileDescriptor, path: FilePath) throws(VHDError) -> HostFile {
-        do {
-            let size = try descriptor.seek(offset: 0, from: .end)
-            return HostFile(descriptor: descriptor, path: path, sizeInBytes: size)
-        } catch {
-            throw VHDError(path: path.string, .io(call: "lseek", offset: nil, errno: error as? Errno ?? .ioError))
-        }
+        HostFile(descriptor: descriptor, path: path, sizeInBytes: try descriptor.sizeByEnd(path.string))
     }
 
     /// Opens `path` read-only, a regular file locked ``ImageLock/Mode/shared`` unless `lock`
@@ -96,13 +75,13 @@ public struct HostFile: ByteSource, Sendable {
     /// - Throws: ``VHDError`` if the file cannot be opened, is no regular file, is locked by a
     ///   writer or its size cannot be read; whatever `body` throws.
     public static func withOpened<R>(at path: FilePath, lock: Bool = true, _ body: (HostFile) throws -> R) throws -> R {
-        let file = try open(path, lock: lock)
+        let file = try Self.open(path, lock: lock)
         defer { file.close() }
         return try body(file)
     }
 
     /// Closes the descriptor. Errors of close(2) on a read-only file carry no lost data.
-    public func close() { try? descriptor.close() }
+    public func close() { descriptor.closeQuietly() }
 
     /// Fills `buffer` with the bytes at `offset`, with positional reads repeated until it is full.
     ///
@@ -114,13 +93,10 @@ public struct HostFile: ByteSource, Sendable {
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(VHDError) {
         var done = 0
         while done < buffer.count {
-            let count: Int
-            do {
-                count = try descriptor.read(
+            let count = try SystemCalls.system("pread", name, offset: offset + Int64(done)) {
+                try descriptor.read(
                     fromAbsoluteOffset: offset + Int64(done),
                     into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: true)
-            } catch {
-                throw VHDError(path: name, .io(call: "pread", offset: offset + Int64(done), errno: error as? Errno ?? .ioError))
             }
             guard count > 0 else {
                 throw VHDError(path: name, .unexpectedEndOfFile(offset: offset, needed: buffer.count))
@@ -144,14 +120,11 @@ public struct HostFile: ByteSource, Sendable {
                 result.append(position..<range.upperBound)  // no SEEK_DATA on this filesystem
                 break
             } catch {
-                throw VHDError(path: name, .io(call: "lseek(SEEK_DATA)", offset: position, errno: error as? Errno ?? .ioError))
+                throw SystemCalls.failure("lseek(SEEK_DATA)", name, offset: position, error as? Errno ?? .ioError)
             }
             if dataStart >= range.upperBound { break }
-            let holeStart: Int64
-            do {
-                holeStart = try descriptor.seek(offset: dataStart, from: .hole)
-            } catch {
-                throw VHDError(path: name, .io(call: "lseek(SEEK_HOLE)", offset: dataStart, errno: error as? Errno ?? .ioError))
+            let holeStart = try SystemCalls.system("lseek(SEEK_HOLE)", name, offset: dataStart) {
+                try descriptor.seek(offset: dataStart, from: .hole)
             }
             let end = min(holeStart, range.upperBound)
             result.append(dataStart..<end)

@@ -138,9 +138,7 @@ public enum ImageLock {
         request.l_start = off_t(byte)
         request.l_len = 1
         request.l_pid = 0  // must be 0 for OFD locks
-        guard fcntl(descriptor.rawValue, setLock, &request) == 0 else {
-            throw VHDError(path: name, .io(call: "fcntl(F_OFD_SETLK)", offset: byte, errno: Errno(rawValue: errno)))
-        }
+        try descriptor.lockControl(setLock, &request, call: "fcntl(F_OFD_SETLK)", name, offset: byte)
     }
 
     /// Drops the OFD lock on one byte; failing, it stays until the file is closed.
@@ -150,7 +148,11 @@ public enum ImageLock {
         request.l_whence = Int16(SEEK_SET)
         request.l_start = off_t(byte)
         request.l_len = 1
-        _ = fcntl(descriptor.rawValue, setLock, &request)
+        do {
+            try descriptor.lockControl(setLock, &request, call: "fcntl(F_OFD_SETLK)", "", offset: byte)
+        } catch {
+            // The lock stays until the file is closed, which is soon: nothing else to do.
+        }
     }
 
     /// Whether another open file description holds any lock on `byte`.
@@ -161,9 +163,7 @@ public enum ImageLock {
         request.l_start = off_t(byte)
         request.l_len = 1
         request.l_pid = 0
-        guard fcntl(descriptor.rawValue, getLock, &request) == 0 else {
-            throw VHDError(path: name, .io(call: "fcntl(F_OFD_GETLK)", offset: byte, errno: Errno(rawValue: errno)))
-        }
+        try descriptor.lockControl(getLock, &request, call: "fcntl(F_OFD_GETLK)", name, offset: byte)
         return request.l_type != Int16(F_UNLCK)
     }
 }

@@ -59,19 +59,13 @@ final class InPlaceFile {
 
     private func barrier() throws(VHDError) {
         guard sync else { return }
-        guard fsync(file.descriptor.rawValue) == 0 else {
-            throw VHDError(path: file.name, .io(call: "fsync", offset: nil, errno: Errno(rawValue: errno)))
-        }
+        try file.descriptor.synchronize(file.name)
     }
 
     /// Writes all of `bytes` at `offset` as one step.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(VHDError) {
         try step()
-        do {
-            _ = try file.descriptor.writeAll(toAbsoluteOffset: offset, bytes)
-        } catch {
-            throw VHDError(path: file.name, .io(call: "pwrite", offset: offset, errno: error as? Errno ?? .ioError))
-        }
+        _ = try SystemCalls.system("pwrite", file.name, offset: offset) { try file.descriptor.writeAll(toAbsoluteOffset: offset, bytes) }
         try barrier()
     }
 
@@ -90,12 +84,10 @@ final class InPlaceFile {
             var position = stored.lowerBound
             while position < stored.upperBound {
                 let count = Int(min(Int64(zeros.count), stored.upperBound - position))
-                do {
-                    _ = try zeros.withUnsafeBytes { buffer in
+                _ = try SystemCalls.system("pwrite", file.name, offset: position) {
+                    try zeros.withUnsafeBytes { buffer in
                         try file.descriptor.writeAll(toAbsoluteOffset: position, UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                     }
-                } catch {
-                    throw VHDError(path: file.name, .io(call: "pwrite", offset: position, errno: error as? Errno ?? .ioError))
                 }
                 position += Int64(count)
             }
@@ -106,9 +98,7 @@ final class InPlaceFile {
     /// Sets the file's size. One step.
     func truncate(to size: Int64) throws(VHDError) {
         try step()
-        guard ftruncate(file.descriptor.rawValue, off_t(size)) == 0 else {
-            throw VHDError(path: file.name, .io(call: "ftruncate", offset: size, errno: Errno(rawValue: errno)))
-        }
+        try file.descriptor.truncate(to: size, file.name)
         try barrier()
     }
 
@@ -121,11 +111,7 @@ final class InPlaceFile {
 
     /// The size of the file now.
     func currentSize() throws(VHDError) -> Int64 {
-        var status = stat()
-        guard fstat(file.descriptor.rawValue, &status) == 0 else {
-            throw VHDError(path: file.name, .io(call: "fstat", offset: nil, errno: Errno(rawValue: errno)))
-        }
-        return Int64(status.st_size)
+        Int64(try file.descriptor.status(file.name).st_size)
     }
 }
 

@@ -79,10 +79,10 @@ public final class OutputFile {
             } catch Errno.fileExists where attempt < 99 {
                 continue
             } catch {
-                throw VHDError(path: temporary.string, .io(call: "open", offset: nil, errno: error as? Errno ?? .ioError))
+                throw SystemCalls.failure("open", temporary.string, error as? Errno ?? .ioError)
             }
         }
-        throw VHDError(path: destination.string, .io(call: "open", offset: nil, errno: .fileExists))
+        throw SystemCalls.failure("open", destination.string, .fileExists)
     }
 
     /// Creates an anonymous file (O_TMPFILE, mode 0600) in `folder`, for content that is
@@ -93,12 +93,8 @@ public final class OutputFile {
     /// - Throws: ``VHDError`` when the folder's filesystem has no O_TMPFILE or the open fails.
     public static func createAnonymous(in folder: FilePath, for destination: FilePath) throws(VHDError) -> OutputFile {
         let temporaryFile = FileDescriptor.OpenOptions(rawValue: 0o2020_0000)  // O_TMPFILE (Linux)
-        let descriptor: FileDescriptor
-        do {
-            descriptor = try FileDescriptor.open(folder, .readWrite, options: [.closeOnExec, temporaryFile], permissions: .ownerReadWrite)
-        } catch {
-            throw VHDError(path: folder.string, .io(call: "open(O_TMPFILE)", offset: nil, errno: error as? Errno ?? .ioError))
-        }
+        let descriptor = try SystemCalls.open(
+            folder, .readWrite, options: [.closeOnExec, temporaryFile], permissions: .ownerReadWrite, call: "open(O_TMPFILE)")
         let name = "(temporary copy of \(destination.lastComponent?.string ?? destination.string))"
         return OutputFile(destination: folder.appending(name), temporaryPath: folder.appending(name), descriptor: descriptor, named: false)
     }
@@ -106,44 +102,28 @@ public final class OutputFile {
     /// Closes the file and renames it over the destination; with `sync`, first flushes the
     /// file and afterwards its folder to stable storage.
     public func commit(sync: Bool) throws(VHDError) {
-        if !keptAttributes {
-            guard fchmod(descriptor.rawValue, 0o666 & ~Self.currentUmask()) == 0 else {
-                let failure = Errno(rawValue: errno)
+        do throws(VHDError) {
+            if !keptAttributes { try descriptor.setPermissions(0o666 & ~SystemCalls.currentUmask(), temporaryPath.string) }
+            if sync { try descriptor.synchronize(temporaryPath.string) }
+        } catch {
                 discard()
-                throw VHDError(path: temporaryPath.string, .io(call: "fchmod", offset: nil, errno: failure))
+            throw error
             }
-        }
-        if sync && fsync(descriptor.rawValue) != 0 {
-            let failure = Errno(rawValue: errno)
-            discard()
-            throw VHDError(path: temporaryPath.string, .io(call: "fsync", offset: nil, errno: failure))
-        }
-        do {
+        do throws(VHDError) {
             isClosed = true
-            try descriptor.close()
+            try SystemCalls.system("close", temporaryPath.string) { try descriptor.close() }
+            try SystemCalls.rename(temporaryPath, to: destination)
         } catch {
             discardPath()
-            throw VHDError(path: temporaryPath.string, .io(call: "close", offset: nil, errno: error as? Errno ?? .ioError))
-        }
-        guard rename(temporaryPath.string, destination.string) == 0 else {
-            let failure = Errno(rawValue: errno)
-            discardPath()
-            throw VHDError(path: destination.string, .io(call: "rename", offset: nil, errno: failure))
+            throw error
         }
         isCommitted = true
         PartialFiles.unregister(partialSlot)
         if sync {
             let folder = destination.removingLastComponent()
-            let directory: FileDescriptor
-            do {
-                directory = try FileDescriptor.open(folder.isEmpty ? "." : folder, .readOnly)
-            } catch {
-                throw VHDError(path: folder.string, .io(call: "open", offset: nil, errno: error as? Errno ?? .ioError))
-            }
-            defer { try? directory.close() }
-            guard fsync(directory.rawValue) == 0 else {
-                throw VHDError(path: folder.string, .io(call: "fsync", offset: nil, errno: Errno(rawValue: errno)))
-            }
+            let directory = try SystemCalls.open(folder.isEmpty ? "." : folder, .readOnly, name: folder.string)
+            defer { directory.closeQuietly() }
+            try directory.synchronize(folder.string)
         }
     }
 
@@ -152,32 +132,19 @@ public final class OutputFile {
     public func discard() {
         if !isClosed {
             isClosed = true
-            try? descriptor.close()
+            descriptor.closeQuietly()
         }
         if !isCommitted { discardPath() }
     }
 
-    /// The process's umask, read from /proc/self/status (Linux 4.7+) without changing it:
-    /// umask(2) can only be read by setting it, which would race with other threads
-    /// creating files. Elsewhere it is set and restored.
-    static func currentUmask() -> mode_t {
-        if let status = fopen("/proc/self/status", "r") {
-            defer { fclose(status) }
-            var line = [CChar](repeating: 0, count: 256)
-            while fgets(&line, Int32(line.count), status) != nil {
-                let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                if text.hasPrefix("Umask:"), let mask = mode_t(text.dropFirst(6).filter { !$0.isWhitespace }, radix: 8) {
-                    return mask
-                }
+    private func discardPath() {
+        if isNamed {
+            do {
+                try SystemCalls.remove(temporaryPath)
+            } catch {
+                // Clean-up after another error (or of a file already gone): that error is the one to report.
             }
         }
-        let mask = umask(0)
-        umask(mask)
-        return mask
-    }
-
-    private func discardPath() {
-        if isNamed { unlink(temporaryPath.string) }
         PartialFiles.unregister(partialSlot)
     }
 
@@ -188,50 +155,14 @@ public final class OutputFile {
     /// - Throws: ``VHDError`` when one cannot be set (an xattr the filesystem does not
     ///   support, say), so that the replacement never silently widens who can read the disk.
     public func keepAttributes(of file: HostFile) throws(VHDError) {
-        let source = file.descriptor.rawValue
-        var status = stat()
-        guard fstat(source, &status) == 0 else {
-            throw VHDError(path: file.name, .io(call: "fstat", offset: nil, errno: Errno(rawValue: errno)))
-        }
-        guard fchown(descriptor.rawValue, status.st_uid, status.st_gid) == 0 else {
-            throw VHDError(path: temporaryPath.string, .io(call: "fchown", offset: nil, errno: Errno(rawValue: errno)))
-        }
-        guard fchmod(descriptor.rawValue, status.st_mode & 0o7777) == 0 else {
-            throw VHDError(path: temporaryPath.string, .io(call: "fchmod", offset: nil, errno: Errno(rawValue: errno)))
-        }
+        let source = file.descriptor
+        let status = try source.status(file.name)
+        try descriptor.setOwner(user: status.st_uid, group: status.st_gid, temporaryPath.string)
+        try descriptor.setPermissions(status.st_mode & 0o7777, temporaryPath.string)
         keptAttributes = true
-        guard let flistxattr = ExtendedAttributes.list, let fgetxattr = ExtendedAttributes.get,
-              let fsetxattr = ExtendedAttributes.set else { return }
-        let listSize = flistxattr(source, nil, 0)
-        guard listSize >= 0 else {
-            let failure = Errno(rawValue: errno)
-            if failure == .notSupported { return }  // no xattrs on this filesystem: none to keep
-            throw VHDError(path: file.name, .io(call: "flistxattr", offset: nil, errno: failure))
-        }
-        guard listSize > 0 else { return }
-        var names = [CChar](repeating: 0, count: listSize)
-        let listed = flistxattr(source, &names, listSize)
-        guard listed >= 0 else {
-            throw VHDError(path: file.name, .io(call: "flistxattr", offset: nil, errno: Errno(rawValue: errno)))
-        }
-        var start = 0
-        while start < listed {
-            var end = start
-            while end < listed && names[end] != 0 { end += 1 }
-            let name = names[start..<end].withUnsafeBufferPointer { String(decoding: UnsafeRawBufferPointer($0), as: UTF8.self) }
-            start = end + 1
-            let size = fgetxattr(source, name, nil, 0)
-            guard size >= 0 else {
-                throw VHDError(path: file.name, .io(call: "fgetxattr(\(name))", offset: nil, errno: Errno(rawValue: errno)))
-            }
-            var value = [UInt8](repeating: 0, count: size)
-            let read = fgetxattr(source, name, &value, size)
-            guard read >= 0 else {
-                throw VHDError(path: file.name, .io(call: "fgetxattr(\(name))", offset: nil, errno: Errno(rawValue: errno)))
-            }
-            guard fsetxattr(descriptor.rawValue, name, value, read, 0) == 0 else {
-                throw VHDError(path: temporaryPath.string, .io(call: "fsetxattr(\(name))", offset: nil, errno: Errno(rawValue: errno)))
-            }
+        for name in try source.extendedAttributeNames(file.name) {
+            let value = try source.extendedAttribute(name, file.name)
+            try descriptor.setExtendedAttribute(name, to: value, temporaryPath.string)
         }
     }
 
@@ -246,10 +177,8 @@ public final class OutputFile {
         while done < bytes.count {
             let count = min(Self.maximumWriteSize, bytes.count - done)
             let position = offset + Int64(done)
-            do {
-                _ = try descriptor.writeAll(toAbsoluteOffset: position, UnsafeRawBufferPointer(rebasing: bytes[done..<(done + count)]))
-            } catch {
-                throw VHDError(path: destination.string, .io(call: "pwrite", offset: position, errno: error as? Errno ?? .ioError))
+            _ = try SystemCalls.system("pwrite", destination.string, offset: position) {
+                try descriptor.writeAll(toAbsoluteOffset: position, UnsafeRawBufferPointer(rebasing: bytes[done..<(done + count)]))
             }
             done += count
         }
@@ -262,9 +191,7 @@ public final class OutputFile {
 
     /// Sets the file's size (growing it with a hole).
     public func resize(to size: Int64) throws(VHDError) {
-        guard ftruncate(descriptor.rawValue, off_t(size)) == 0 else {
-            throw VHDError(path: destination.string, .io(call: "ftruncate", offset: size, errno: Errno(rawValue: errno)))
-        }
+        try descriptor.truncate(to: size, destination.string)
     }
 }
 

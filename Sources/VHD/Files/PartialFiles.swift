@@ -55,7 +55,7 @@ package enum PartialFiles {
     package static func removeAll() {
         for index in 0..<capacity {
             let address = slots[index]
-            if address != 0, let name = UnsafePointer<CChar>(bitPattern: address) { unlink(name) }
+            if address != 0, let name = UnsafePointer<CChar>(bitPattern: address) { SystemCalls.removeInSignalHandler(name) }
         }
     }
 }

@@ -261,11 +261,7 @@ extension HostFile {
     ///
     /// - Throws: ``VHDError`` if stat fails.
     public static func allocation(at path: FilePath) throws(VHDError) -> (sizeInBytes: UInt64, allocatedBytes: UInt64) {
-        var status = stat()
-        let result = path.withPlatformString { stat($0, &status) }
-        guard result == 0 else {
-            throw VHDError(path: path.string, .io(call: "stat", offset: nil, errno: Errno(rawValue: errno)))
-        }
+        let status = try SystemCalls.status(of: path)
         return (UInt64(clamping: status.st_size), UInt64(clamping: status.st_blocks) &* 512)
     }
 }

@@ -71,7 +71,7 @@ public enum DiskMerge {
             case .base: targetIndex = source.layers.count - 1
             case let .ancestor(ancestor):
                 guard let wanted = FileIdentity(path: ancestor) else {
-                    throw VHDError(path: ancestor.string, .io(call: "stat", offset: nil, errno: .noSuchFileOrDirectory))
+                    throw SystemCalls.failure("stat", ancestor.string, .noSuchFileOrDirectory)
                 }
                 var found: Int?
                 for (index, layer) in source.layers.enumerated().dropFirst() where try FileIdentity(layer.file) == wanted {
@@ -147,9 +147,7 @@ public enum DiskMerge {
             }
             if removeMerged {
                 for layer in source.layers[0..<targetIndex] {
-                    guard unlink(layer.file.path.string) == 0 else {
-                        throw VHDError(path: layer.file.name, .io(call: "unlink", offset: nil, errno: Errno(rawValue: errno)))
-                    }
+                    try SystemCalls.remove(layer.file.path)
                     summary.removed.append(layer.file.name)
                 }
             }
@@ -208,15 +206,10 @@ public enum DiskMerge {
 
     /// The names in `folder` (not . and ..).
     static func fileNames(in folder: FilePath) -> [String] {
-        guard let directory = opendir(folder.isEmpty ? "." : folder.string) else { return [] }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
-            if name != "." && name != ".." { names.append(name) }
+        do {
+            return try SystemCalls.names(inFolder: folder.isEmpty ? "." : folder)
+        } catch {
+            return []  // an unreadable folder offers no candidates
         }
-        return names
     }
 }

@@ -62,15 +62,11 @@ public enum DiskRepair {
         }
         try writeBackup(of: changes, originalSize: file.sizeInBytes, image: path, to: backup)
         for change in changes {
-            do {
-                _ = try file.descriptor.writeAll(toAbsoluteOffset: change.offset, change.newBytes)
-            } catch {
-                throw VHDError(path: path.string, .io(call: "pwrite", offset: change.offset, errno: error as? Errno ?? .ioError))
+            _ = try SystemCalls.system("pwrite", path.string, offset: change.offset) {
+                try file.descriptor.writeAll(toAbsoluteOffset: change.offset, change.newBytes)
             }
         }
-        guard fsync(file.descriptor.rawValue) == 0 else {
-            throw VHDError(path: path.string, .io(call: "fsync", offset: nil, errno: Errno(rawValue: errno)))
-        }
+        try file.descriptor.synchronize(path.string)
     }
 
     /// The backup: a text file, one line a change, written beside the image and synced before

@@ -31,7 +31,7 @@ public enum ImageTagFile {
         let file: HostFile
         do {
             file = try HostFile.open(path, lock: false)  // a sidecar, no disk: checked a regular file
-        } catch let error where error.kind == .io(call: "open", offset: nil, errno: .noSuchFileOrDirectory) {
+        } catch let error where error.errno == .noSuchFileOrDirectory {
             return nil
         }
         defer { file.close() }

@@ -27,10 +27,7 @@ public enum DiskCreation {
         try NewDiskMetadata.validate(size: size)
         try output.resize(to: Int64(size) + Int64(Footer.size))
         if preallocate {
-            let status = posix_fallocate(output.descriptor.rawValue, 0, off_t(size))
-            guard status == 0 else {
-                throw VHDError(path: output.destination.string, .io(call: "posix_fallocate", offset: 0, errno: Errno(rawValue: status)))
-            }
+            try output.descriptor.allocate(Int64(size), at: 0, output.destination.string)
         }
         try output.write(NewDiskMetadata.footer(type: .fixed, size: size).serialized(), at: Int64(size))
     }

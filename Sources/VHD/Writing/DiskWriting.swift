@@ -75,16 +75,14 @@ extension Disk {
     /// - Throws: ``VHDError`` if `fsync` fails.
     public func flush() throws(VHDError) {
         let file = layers[0].file
-        guard fsync(file.descriptor.rawValue) == 0 else {
-            throw VHDError(path: file.name, .io(call: "fsync", offset: nil, errno: Errno(rawValue: errno)))
-        }
+        try file.descriptor.synchronize(file.name)
     }
 
     /// Writes whole sectors.
     private func writeSectors(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(VHDError) {
         let layer = layers[0]
         guard let layout = layer.layout, let dynamic = layout.dynamic, let state = layer.blocks else {
-            return try pwrite(layer.file, bytes, at: Int64(offset))  // raw and fixed: in place
+            return try writeToFile(layer.file, bytes, at: Int64(offset))  // raw and fixed: in place
         }
         let blockSize = UInt64(dynamic.blockSize)
         var position = offset
@@ -111,7 +109,7 @@ extension Disk {
                 if missingBits && layout.diskType == .dynamic {
                     try relocate(block, bitmap: bitmap, layout: layout, dynamic: dynamic, state: state, piece: piece, firstSector: firstSector)
                 } else {
-                    try pwrite(layer.file, piece, at: bitmapOffset + Int64(dynamic.sectorBitmapSize) + Int64(position - blockStart))
+                    try writeToFile(layer.file, piece, at: bitmapOffset + Int64(dynamic.sectorBitmapSize) + Int64(position - blockStart))
                     if missingBits { try setBits(block, bitmap: bitmap, bitmapOffset: bitmapOffset, sectors: sectors, state: state) }
                 }
             }
@@ -131,7 +129,7 @@ extension Disk {
             for sector in firstSector..<(firstSector + piece.count / 512) { bitmap[sector >> 3] |= 0x80 >> UInt8(sector & 7) }
         }
         try placeNewBlock(block, bitmap: bitmap, layout: layout, dynamic: dynamic, state: state) { (dataOffset) throws(VHDError) in
-            try pwrite(layers[0].file, piece, at: dataOffset + Int64(firstSector) * 512)
+            try writeToFile(layers[0].file, piece, at: dataOffset + Int64(firstSector) * 512)
         }
     }
 
@@ -163,7 +161,7 @@ extension Disk {
                 let bytes = UnsafeRawBufferPointer(buffer)
                 // Zero runs stay holes of the new block.
                 try ZeroDetection.forEachNonZeroRun(in: bytes, granularity: 4096) { (run) throws(VHDError) in
-                    try pwrite(file, UnsafeRawBufferPointer(rebasing: bytes[run]), at: dataOffset + Int64(run.lowerBound))
+                    try writeToFile(file, UnsafeRawBufferPointer(rebasing: bytes[run]), at: dataOffset + Int64(run.lowerBound))
                 }
             }
         }
@@ -184,12 +182,12 @@ extension Disk {
             throw VHDError(path: file.name, .notWritable(reason: "a new block would start past 2 TiB of file, which BAT entries cannot address"))
         }
         let dataEnd = bitmapOffset + Int64(bitmapSize) + Int64(dynamic.blockSize)
-        try pwrite(file, bitmap, at: bitmapOffset)
+        try writeToFile(file, bitmap, at: bitmapOffset)
         try writeData(bitmapOffset + Int64(bitmapSize))
-        try pwrite(file, layout.footer.serialized(), at: dataEnd)
+        try writeToFile(file, layout.footer.serialized(), at: dataEnd)
         state.dataEnd = dataEnd
         let entry = UInt32(bitmapOffset / 512)
-        try pwrite(file, withUnsafeBytes(of: entry.bigEndian) { Array($0) }, at: Int64(dynamic.header.tableOffset) + Int64(block) * 4)
+        try writeToFile(file, withUnsafeBytes(of: entry.bigEndian) { Array($0) }, at: Int64(dynamic.header.tableOffset) + Int64(block) * 4)
         state.entries[block] = entry
         state.bitmaps.invalidate(block)
     }
@@ -198,20 +196,16 @@ extension Disk {
     private func setBits(_ block: Int, bitmap: [UInt8], bitmapOffset: Int64, sectors: Range<Int>, state: BlockState) throws(VHDError) {
         var bitmap = bitmap
         for sector in sectors { bitmap[sector >> 3] |= 0x80 >> UInt8(sector & 7) }
-        try pwrite(layers[0].file, bitmap, at: bitmapOffset)
+        try writeToFile(layers[0].file, bitmap, at: bitmapOffset)
         state.bitmaps.invalidate(block)
     }
 
-    private func pwrite(_ file: HostFile, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(VHDError) {
-        do {
-            _ = try file.descriptor.writeAll(toAbsoluteOffset: offset, bytes)
-        } catch {
-            throw VHDError(path: file.name, .io(call: "pwrite", offset: offset, errno: error as? Errno ?? .ioError))
-        }
+    private func writeToFile(_ file: HostFile, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(VHDError) {
+        _ = try SystemCalls.system("pwrite", file.name, offset: offset) { try file.descriptor.writeAll(toAbsoluteOffset: offset, bytes) }
     }
 
-    private func pwrite(_ file: HostFile, _ bytes: [UInt8], at offset: Int64) throws(VHDError) {
+    private func writeToFile(_ file: HostFile, _ bytes: [UInt8], at offset: Int64) throws(VHDError) {
         var copy = bytes
-        try copy.withMutableBytes { (buffer) throws(VHDError) in try pwrite(file, UnsafeRawBufferPointer(buffer), at: offset) }
+        try copy.withMutableBytes { (buffer) throws(VHDError) in try writeToFile(file, UnsafeRawBufferPointer(buffer), at: offset) }
     }
 }
