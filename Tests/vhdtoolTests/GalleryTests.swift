@@ -113,6 +113,28 @@ struct GalleryTests {
         try gallery.ok(["region", "remove", "westus"])
     }
 
+    /// A `--store` URL that cannot be read is a command line to correct (64), as a bad option
+    /// is, on `vhdtool` and on `vhdtool-gallery` alike, and so is one in `VHDTOOL_STORE`; the
+    /// message says which part is wrong and never repeats the password.
+    @Test func aMalformedStoreURLIsAUsageError() throws {
+        let vhdtool = try #require(ExternalTool.vhdtool, "vhdtool is not built")
+        let gallery = URL(fileURLWithPath: vhdtool).deletingLastPathComponent().appendingPathComponent("vhdtool-gallery").path
+        let malformed = [
+            ("postgres://u:secret@localhost:99999/db", "has the port '99999', which is not a number from 1 to 65535"),
+            ("postgres://u:secret@localhost:5432/db?sslmode=verify-full", "has sslmode 'verify-full'"),
+            ("postgresql://u:secret@localhost", "names no database"),
+        ]
+        for program in [vhdtool, gallery] {
+            for (url, message) in malformed {
+                let output = try ExternalTool.run(program, ["gallery", "list", "--store", url])
+                #expect(output.status == 64, "\(program) \(url) exited \(output.status): \(output.stderr)")
+                #expect(output.stderr.contains(message) && !output.stderr.contains("secret"), "\(output.stderr)")
+            }
+        }
+        let fromEnvironment = try BackgroundCommand(["gallery", "list"], environment: ["VHDTOOL_STORE": malformed[0].0]).wait()
+        #expect(fromEnvironment.status == 64 && fromEnvironment.stderr.contains(malformed[0].1), "\(fromEnvironment.stderr)")
+    }
+
     @Test func galleryNamesAndLifecycle() throws {
         let gallery = try GalleryFixture(regions: [])
         try gallery.ok(["gallery", "create", String(repeating: "a", count: 80)])
