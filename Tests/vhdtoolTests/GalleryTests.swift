@@ -3,19 +3,49 @@ import TestSupport
 import Testing
 
 /// A temporary store with three regions (folders), driven through the vhdtool command line.
+/// The catalog is on the engine `VHDTOOL_TEST_GALLERY_ENGINE` names (``GalleryTestEngine``):
+/// a store folder in the fixture's folder, or a new database on the PostgreSQL test server,
+/// dropped when the fixture ends.
 final class GalleryFixture {
     let folder: TemporaryFolder
-    /// The `--store` of the fixture's commands: a store folder in the test's folder. The hook
-    /// for other catalog engines (ImageGalleryTests' `CatalogEngines` is the library's): with
-    /// VHDTOOL_TEST_POSTGRES set, the PostgreSQL branch makes this a new database's URL.
-    var store: String { folder.file("store") }
+    /// The `--store` of the fixture's commands: the store folder `store` in ``folder``, or the
+    /// URL of the fixture's own PostgreSQL database.
+    let store: String
+    /// The catalog engine of ``store``.
+    let engine: GalleryTestEngine
 
     init(regions: [String] = ["westus", "eastus", "northeu"]) throws {
         folder = try TemporaryFolder()
+        engine = try GalleryTestEngine.current()
+        switch engine {
+        case .sqlite: store = folder.file("store")
+        case .postgres: store = try GalleryTestServer.newDatabase()
+        }
         for region in regions {
             let added = try run(["region", "add", region, folder.file("regions/" + region)])
             #expect(added.status == 0, "\(added.stderr)")
         }
+    }
+
+    deinit {
+        // Background commands are waited for or killed before the test ends, so nothing else
+        // uses the database by now (FORCE closes what a failed test left open).
+        if engine == .postgres { try? GalleryTestServer.dropDatabase(store) }
+    }
+
+    /// Runs one SQL statement on the fixture's catalog, as a user with the catalog's own tool
+    /// would (sqlite3 on catalog.sqlite, psql on the database): to damage it on purpose. False
+    /// when the tool is not installed.
+    func editCatalog(_ statement: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Bool {
+        switch engine {
+        case .sqlite:
+            guard let sqlite = ExternalTool.find("sqlite3") else { return false }
+            let edited = try ExternalTool.run(sqlite, [store + "/catalog.sqlite", statement])
+            #expect(edited.status == 0, "\(statement): \(edited.stderr)", sourceLocation: sourceLocation)
+        case .postgres:
+            try GalleryTestServer.psql(store, statement)
+        }
+        return true
     }
 
     func run(_ arguments: [String]) throws -> ExternalTool.Output {
