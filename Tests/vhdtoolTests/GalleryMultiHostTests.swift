@@ -65,9 +65,13 @@ final class MultiHostGallery {
     let folder: TemporaryFolder
     let store: String
 
-    init(store: String, regions: [String] = ["westus", "eastus"]) throws {
+    /// Whether the store is a database of its own on the test server, dropped when the gallery ends.
+    private let dropsStore: Bool
+
+    init(store: String, regions: [String] = ["westus", "eastus"], dropsStore: Bool = false) throws {
         folder = try TemporaryFolder()
         self.store = store
+        self.dropsStore = dropsStore
         for region in regions {
             try FileManager.default.createDirectory(atPath: self.region(region), withIntermediateDirectories: true)
             try ok(["region", "add", region, self.region(region)], host: "admin")
@@ -75,6 +79,16 @@ final class MultiHostGallery {
         try ok(["gallery", "create", "g"], host: "admin")
         try ok(["definition", "create", "ubuntu", "--gallery", "g", "--publisher", "Canonical", "--offer", "Ubuntu",
                 "--sku", "22_04", "--os-type", "linux", "--os-state", "generalized"], host: "admin")
+    }
+
+    /// A gallery on a new database of its own on the test server, dropped when it ends.
+    static func onNewDatabase() throws -> MultiHostGallery {
+        try MultiHostGallery(store: GalleryTestServer.newDatabase(), dropsStore: true)
+    }
+
+    deinit {
+        // The test's processes have ended or been killed by now (FORCE closes what a failed one left).
+        if dropsStore { try? GalleryTestServer.dropDatabase(store) }
     }
 
     func region(_ name: String) -> String { folder.file("regions/" + name) }
@@ -205,7 +219,7 @@ struct GalleryMultiHostTests {
     /// waiting for their copies); two workers on two more hosts then make the pending copies.
     /// Every version is recorded and Succeeded, and no job is lost or done twice.
     @Test func fourPublishersCreateDifferentVersionsAtOnce() throws {
-        let gallery = try MultiHostGallery(store: try GalleryTestServer.newDatabase())
+        let gallery = try MultiHostGallery.onNewDatabase()
         guard let os = try gallery.qemuDisk("os.vhd", pattern: 0x41) else { return }
         let versions = ["1.0.0", "1.0.1", "1.1.0", "2.0.0"]
         let creates = try versions.enumerated().map { index, version in
@@ -235,7 +249,7 @@ struct GalleryMultiHostTests {
     /// Two hosts create the same version at once: one records and replicates it (exit 0), the
     /// other is refused (exit 3, already exists) and leaves nothing; one record, one set of files.
     @Test func twoHostsCreatingTheSameVersionOneWins() throws {
-        let gallery = try MultiHostGallery(store: try GalleryTestServer.newDatabase())
+        let gallery = try MultiHostGallery.onNewDatabase()
         guard let os = try gallery.qemuDisk("os.vhd", pattern: 0x42) else { return }
         let creates = try ["host-a", "host-b"].map {
             try gallery.startCreate("1.0.0", os: os, regions: ["westus=2", "eastus"], host: $0, pause: 300)
@@ -256,7 +270,7 @@ struct GalleryMultiHostTests {
     /// host B started before the lease expires leaves the job alone; one started after takes it
     /// over and makes the replica: the job done once, A's partial file gone, the digest right.
     @Test func aWorkerKilledOnOneHostIsFinishedByAnother() throws {
-        let gallery = try MultiHostGallery(store: try GalleryTestServer.newDatabase())
+        let gallery = try MultiHostGallery.onNewDatabase()
         guard let os = try gallery.qemuDisk("os.vhd", pattern: 0x43) else { return }
         let created = try gallery.startCreate("1.0.0", os: os, regions: ["westus"], host: "publisher", ["--no-wait"]).wait(atMost: 60)
         #expect(created.status == 0, "\(created.stderr)")

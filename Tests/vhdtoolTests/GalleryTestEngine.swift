@@ -66,7 +66,10 @@ enum GalleryTestServer {
     static func dropDatabase(_ url: String, on server: String? = nil) throws {
         guard let server = server ?? urlText else { return }
         let slash = try #require(url.lastIndex(of: "/"), "no database in \(url)")
-        try psql(server, "DROP DATABASE IF EXISTS \(url[url.index(after: slash)...]) WITH (FORCE)")
+        let name = url[url.index(after: slash)...]
+        // Only a database newDatabase made: never the server's own, which other tests share.
+        guard name.hasPrefix("mh_") else { throw Missing(description: "'\(name)' is not a test's own database") }
+        try psql(server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
     /// Runs one SQL statement with psql on the database `url` names.
