@@ -7,7 +7,8 @@ import SystemPackage
 extension StoreOptions {
     /// Opens the store (a folder, or a `postgres://` URL: ``CatalogLocation``) and runs `body`;
     /// a ``GalleryError`` is printed as one sentence and ends
-    /// the command with the exit code of its category (README.md, "Exit codes"). Only a
+    /// the command with the exit code of its category (README.md, "Exit codes"); a location
+    /// that names no usable store (a malformed URL) ends it with 64, as a bad option does. Only a
     /// command that creates something (`creating`) creates a missing store.
     func run<T>(creating: Bool = false, _ body: (GalleryStore) throws -> T) throws -> T {
         do {
@@ -15,7 +16,15 @@ extension StoreOptions {
             for name in ["VHDTOOL_STORE", "VHDTOOL_STORE_PASSWORD", "PGPASSWORD", "XDG_DATA_HOME", "HOME"] {
                 environment[name] = Terminal.environment(name)
             }
-            let location = try CatalogLocation.resolve(explicit: folder, environment: environment)
+            let location: CatalogLocation
+            do {
+                location = try CatalogLocation.resolve(explicit: folder, environment: environment)
+            } catch {
+                // A store that cannot be named (a malformed URL, no folder to default to) is a
+                // command line to correct, as a malformed option is: usage (64), not a rule (4).
+                Terminal.standardError("Error: \(GalleryWording.sentence(for: error))\n")
+                throw ExitCode.validationFailure
+            }
             let store = try StoreOpening.open(location, creating: creating)
             return try body(store)
         } catch let error as GalleryError {

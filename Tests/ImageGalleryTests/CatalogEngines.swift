@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 @testable import ImageGallery
 import SystemPackage
 import TestSupport
@@ -11,6 +12,10 @@ struct CatalogEngine: Sendable, CustomStringConvertible {
     /// Opens a new store with an empty catalog; `folder` is the test's own folder, for any
     /// file the engine needs (SQLite: the store folder `store` in it).
     var makeStore: @Sendable (_ folder: TemporaryFolder, _ limits: StoreLimits) throws -> GalleryStore
+    /// Opens a store whose catalog the first schema made (before leases and jobs, as the first
+    /// vhdtool left it), holding `rows` (SQL statements both engines read, run in order before
+    /// the store is opened): opening it upgrades it.
+    var makeStoreFromFirstSchema: @Sendable (_ folder: TemporaryFolder, _ rows: [String]) throws -> GalleryStore
 }
 
 /// The engines under test.
@@ -18,6 +23,17 @@ enum CatalogEngines {
     /// SQLite in a store folder: always.
     static let sqlite = CatalogEngine(description: "SQLite") { folder, limits in
         try GalleryStore(folder: FilePath(folder.file("store")), limits: limits)
+    } makeStoreFromFirstSchema: { folder, rows in
+        let storeFolder = folder.file("store")
+        try FileManager.default.createDirectory(atPath: storeFolder, withIntermediateDirectories: true)
+        do {
+            let queue = try DatabaseQueue(path: storeFolder + "/" + GalleryStore.catalogName)
+            try SQLiteCatalog.migrator.migrate(queue, upTo: "v1: regions, galleries, definitions, versions, replicas")
+            try queue.write { db in
+                for row in rows { try db.execute(sql: row) }
+            }
+        }
+        return try GalleryStore(folder: FilePath(storeFolder), creating: false)
     }
 
     /// The environment variable holding a PostgreSQL server's URL (for example

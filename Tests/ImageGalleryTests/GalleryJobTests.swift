@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 @testable import ImageGallery
 import SystemPackage
 import TestSupport
@@ -25,7 +24,8 @@ struct GalleryJobTests {
     /// A store made before leases and jobs (the v1 schema, as the previous vhdtool left it)
     /// opens upgraded: a Completed region's replicas are done jobs, a Failed region's pending
     /// ones, and `replicate` finishes it.
-    @Test func aStoreMadeBeforeJobsIsUpgraded() throws {
+    @Test(arguments: CatalogEngines.all)
+    func aStoreMadeBeforeJobsIsUpgraded(engine: CatalogEngine) throws {
         let source = try disk("a.raw")
         let facts = try DiskFacts.gather(path: FilePath(source))
         let r1 = folder.file("r1")
@@ -37,34 +37,31 @@ struct GalleryJobTests {
             _ = try DiskConversion.convert(disk, to: .dynamic, output: output)
             try output.commit(sync: false)
         }
-        let storeFolder = folder.file("store")
-        try FileManager.default.createDirectory(atPath: storeFolder, withIntermediateDirectories: true)
-        do {
-            let queue = try DatabaseQueue(path: storeFolder + "/" + GalleryStore.catalogName)
-            try SQLiteCatalog.migrator.migrate(queue, upTo: "v1: regions, galleries, definitions, versions, replicas")
-            try queue.write { db in
-                let date = "2026-01-01T00:00:00Z"
-                try db.execute(sql: "INSERT INTO region (id, name, path, isDefault) VALUES (1, 'r1', ?, 1), (2, 'r2', ?, 0)", arguments: [r1, r2])
-                try db.execute(sql: "INSERT INTO gallery (id, name, createdDate) VALUES (1, 'g', ?)", arguments: [date])
-                try db.execute(sql: """
-                    INSERT INTO definition (id, galleryId, name, publisher, offer, sku, osType, osState, hyperVGeneration, architecture,
-                                            tags, disallowedDiskTypes, createdDate)
-                    VALUES (1, 1, 'd', 'p', 'o', 's', 'Linux', 'Generalized', 'V1', 'x64', '{}', '[]', ?)
-                    """, arguments: [date])
-                try db.execute(sql: """
-                    INSERT INTO version (id, definitionId, name, major, minor, patch, replicaCount, storageAccountType, excludeFromLatest,
-                                         tags, publishedDate, provisioningState)
-                    VALUES (1, 1, '1.0.0', 1, 0, 0, 1, 'Standard_LRS', 0, '{}', ?, 'Failed')
-                    """, arguments: [date])
-                try db.execute(sql: "INSERT INTO versionDisk (id, versionId, lun, sourcePath, virtualSize, occupiedBytes, digest) VALUES (1, 1, NULL, ?, ?, ?, ?)",
-                               arguments: [source, facts.virtualSize, facts.occupiedBytes, facts.digest])
-                try db.execute(sql: """
-                    INSERT INTO versionRegion (versionId, regionId, position, replicaCount, storageAccountType, state, progress, details)
-                    VALUES (1, 1, 0, 1, 'Standard_LRS', 'Completed', 100, NULL), (1, 2, 1, 1, 'Standard_LRS', 'Failed', 40, 'disk full')
-                    """)
-            }
-        }
-        let store = try GalleryStore(folder: FilePath(storeFolder), creating: false)
+        // The rows as literals (the test's own paths and digest hold no quote), so that one text
+        // serves both engines.
+        let date = "'2026-01-01T00:00:00Z'"
+        let store = try engine.makeStoreFromFirstSchema(folder, [
+            "INSERT INTO region (id, name, path, isDefault) VALUES (1, 'r1', '\(r1)', 1), (2, 'r2', '\(r2)', 0)",
+            "INSERT INTO gallery (id, name, createdDate) VALUES (1, 'g', \(date))",
+            """
+            INSERT INTO definition (id, galleryId, name, publisher, offer, sku, osType, osState, hyperVGeneration, architecture,
+                                    tags, disallowedDiskTypes, createdDate)
+            VALUES (1, 1, 'd', 'p', 'o', 's', 'Linux', 'Generalized', 'V1', 'x64', '{}', '[]', \(date))
+            """,
+            """
+            INSERT INTO version (id, definitionId, name, major, minor, patch, replicaCount, storageAccountType, excludeFromLatest,
+                                 tags, publishedDate, provisioningState)
+            VALUES (1, 1, '1.0.0', 1, 0, 0, 1, 'Standard_LRS', 0, '{}', \(date), 'Failed')
+            """,
+            """
+            INSERT INTO versionDisk (id, versionId, lun, sourcePath, virtualSize, occupiedBytes, digest)
+            VALUES (1, 1, NULL, '\(source)', \(facts.virtualSize), \(facts.occupiedBytes), '\(facts.digest)')
+            """,
+            """
+            INSERT INTO versionRegion (versionId, regionId, position, replicaCount, storageAccountType, state, progress, details)
+            VALUES (1, 1, 0, 1, 'Standard_LRS', 'Completed', 100, NULL), (1, 2, 1, 1, 'Standard_LRS', 'Failed', 40, 'disk full')
+            """,
+        ])
         let upgraded = try store.version("1.0.0", gallery: "g", definition: "d")
         #expect(upgraded.regions.map(\.target.state) == [.completed, .unknown])
         #expect(upgraded.jobs.map(\.state) == [.done, .pending])
@@ -79,8 +76,9 @@ struct GalleryJobTests {
     /// Orphans, partial files, a symbolic link and a missing replica are found; `--repair`
     /// removes what is old enough (never through the link), re-queues the missing replica, and
     /// `replicate` makes it.
-    @Test func storeCheckFindsAndRepairs() throws {
-        let store = try GalleryStore(folder: FilePath(folder.file("store")))
+    @Test(arguments: CatalogEngines.all)
+    func storeCheckFindsAndRepairs(engine: CatalogEngine) throws {
+        let store = try engine.makeStore(folder, StoreLimits())
         try store.addRegion("r1", path: folder.file("r1"))
         try store.addRegion("r2", path: folder.file("r2"))
         try store.createGallery("g")

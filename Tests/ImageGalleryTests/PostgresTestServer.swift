@@ -1,5 +1,5 @@
 import Foundation
-import GalleryPostgres
+@testable import GalleryPostgres
 import ImageGallery
 import Testing
 
@@ -90,12 +90,30 @@ extension PostgresTestServer {
     /// on the test server. The databases stay until the server is stopped (scripts/test stops
     /// it and removes its folder): a store has no end a test could drop it at.
     static let engine = CatalogEngine(description: "PostgreSQL") { _, limits in
+        try GalleryStore(database: PostgresCatalog(url: newDatabase()), limits: limits)
+    } makeStoreFromFirstSchema: { _, rows in
+        let url = try newDatabase()
+        let first = try PostgresCatalog(url: url)
+        defer { first.close() }
+        let schema = try #require(PostgresSchema.migrations.first)
+        try first.write { transaction in
+            try transaction.execute(PostgresSchema.migrationsTable, [])
+            for statement in schema.statements { try transaction.execute(statement, []) }
+            _ = try transaction.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, '2026-01-01T00:00:00Z')",
+                                        [.integer(Int64(schema.version)), .text(schema.name)])
+            for row in rows { _ = try transaction.execute(row, []) }
+        }
+        return try GalleryStore(database: PostgresCatalog(url: url))
+    }
+
+    /// The URL of a new, empty database on the test server, for one store.
+    static func newDatabase() throws -> PostgresURL {
         var url = try serverURL()
         let name = "store_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let admin = try PostgresCatalog(url: url)
         defer { admin.close() }
         try admin.executeOutsideTransaction("CREATE DATABASE \(name)")
         url.database = name
-        return try GalleryStore(database: PostgresCatalog(url: url), limits: limits)
+        return url
     }
 }

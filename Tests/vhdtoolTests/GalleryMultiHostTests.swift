@@ -6,38 +6,6 @@ import Testing
 import Glibc
 #endif
 
-/// The PostgreSQL server of the multi-host tests, as ImageGalleryTests' `PostgresTestServer`
-/// knows it (that helper needs the GalleryPostgres module, which this target does not link):
-/// scripts/test names it in `VHDTOOL_TEST_POSTGRES`. Without it the tests skip, unless
-/// `VHDTOOL_REQUIRE_ORACLES=1`, when they fail.
-enum MultiHostServer {
-    /// The server's URL as given, or nil.
-    static let urlText = ProcessInfo.processInfo.environment["VHDTOOL_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
-
-    /// Whether the tests run: a server was given, or its absence is a failure.
-    static var isConfigured: Bool {
-        urlText != nil || ProcessInfo.processInfo.environment["VHDTOOL_REQUIRE_ORACLES"] == "1"
-    }
-
-    struct Missing: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// The URL of a new, empty database on the server given by `url` (the test server's when
-    /// nil), made with psql; it stays until the server is stopped, as the gallery suites' do.
-    static func newDatabase(on url: String? = nil) throws -> String {
-        guard let server = url ?? urlText else {
-            throw Missing(description: "VHDTOOL_TEST_POSTGRES is not set, and VHDTOOL_REQUIRE_ORACLES=1 requires a PostgreSQL server (scripts/test starts one)")
-        }
-        let psql = try #require(ExternalTool.find("psql"), "psql is not installed")
-        let name = "mh_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let made = try ExternalTool.run(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", server, "-c", "CREATE DATABASE \(name)"])
-        guard made.status == 0 else { throw Missing(description: "psql could not make a database: \(made.stderr)") }
-        let database = try #require(server.lastIndex(of: "/"), "no database in \(server)")
-        return server[..<database] + "/" + name
-    }
-}
-
 /// A private PostgreSQL server of one test (scripts/postgres), which the test may stop and
 /// start again: the connection-cut test must not stop the server the other tests share.
 final class PrivatePostgresServer {
@@ -46,7 +14,7 @@ final class PrivatePostgresServer {
 
     init() throws {
         let started = try ExternalTool.run(Self.script, ["start"])
-        guard started.status == 0 else { throw MultiHostServer.Missing(description: "scripts/postgres start: \(started.stderr)") }
+        guard started.status == 0 else { throw GalleryTestServer.Missing(description: "scripts/postgres start: \(started.stderr)") }
         folder = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         url = try ExternalTool.run(Self.script, ["url", folder]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         // scripts/postgres turns synchronous_commit off (a throwaway server), so a commit is
@@ -97,9 +65,13 @@ final class MultiHostGallery {
     let folder: TemporaryFolder
     let store: String
 
-    init(store: String, regions: [String] = ["westus", "eastus"]) throws {
+    /// Whether the store is a database of its own on the test server, dropped when the gallery ends.
+    private let dropsStore: Bool
+
+    init(store: String, regions: [String] = ["westus", "eastus"], dropsStore: Bool = false) throws {
         folder = try TemporaryFolder()
         self.store = store
+        self.dropsStore = dropsStore
         for region in regions {
             try FileManager.default.createDirectory(atPath: self.region(region), withIntermediateDirectories: true)
             try ok(["region", "add", region, self.region(region)], host: "admin")
@@ -107,6 +79,16 @@ final class MultiHostGallery {
         try ok(["gallery", "create", "g"], host: "admin")
         try ok(["definition", "create", "ubuntu", "--gallery", "g", "--publisher", "Canonical", "--offer", "Ubuntu",
                 "--sku", "22_04", "--os-type", "linux", "--os-state", "generalized"], host: "admin")
+    }
+
+    /// A gallery on a new database of its own on the test server, dropped when it ends.
+    static func onNewDatabase() throws -> MultiHostGallery {
+        try MultiHostGallery(store: GalleryTestServer.newDatabase(), dropsStore: true)
+    }
+
+    deinit {
+        // The test's processes have ended or been killed by now (FORCE closes what a failed one left).
+        if dropsStore { try? GalleryTestServer.dropDatabase(store) }
     }
 
     func region(_ name: String) -> String { folder.file("regions/" + name) }
@@ -226,7 +208,7 @@ final class MultiHostGallery {
 /// vhdtool processes with their own `VHDTOOL_HOST` and working folders, the region folders shared.
 /// Each test ends with `store check --deep` clean and every Completed replica present with its
 /// recorded digest.
-@Suite(.serialized, .enabled(if: MultiHostServer.isConfigured))
+@Suite(.serialized, .enabled(if: GalleryTestServer.isConfigured))
 struct GalleryMultiHostTests {
     /// The error lines of a command's stderr (its warnings about the disk are other lines).
     func errorLines(_ stderr: String) -> [Substring] {
@@ -237,7 +219,7 @@ struct GalleryMultiHostTests {
     /// waiting for their copies); two workers on two more hosts then make the pending copies.
     /// Every version is recorded and Succeeded, and no job is lost or done twice.
     @Test func fourPublishersCreateDifferentVersionsAtOnce() throws {
-        let gallery = try MultiHostGallery(store: try MultiHostServer.newDatabase())
+        let gallery = try MultiHostGallery.onNewDatabase()
         guard let os = try gallery.qemuDisk("os.vhd", pattern: 0x41) else { return }
         let versions = ["1.0.0", "1.0.1", "1.1.0", "2.0.0"]
         let creates = try versions.enumerated().map { index, version in
@@ -267,7 +249,7 @@ struct GalleryMultiHostTests {
     /// Two hosts create the same version at once: one records and replicates it (exit 0), the
     /// other is refused (exit 3, already exists) and leaves nothing; one record, one set of files.
     @Test func twoHostsCreatingTheSameVersionOneWins() throws {
-        let gallery = try MultiHostGallery(store: try MultiHostServer.newDatabase())
+        let gallery = try MultiHostGallery.onNewDatabase()
         guard let os = try gallery.qemuDisk("os.vhd", pattern: 0x42) else { return }
         let creates = try ["host-a", "host-b"].map {
             try gallery.startCreate("1.0.0", os: os, regions: ["westus=2", "eastus"], host: $0, pause: 300)
@@ -288,7 +270,7 @@ struct GalleryMultiHostTests {
     /// host B started before the lease expires leaves the job alone; one started after takes it
     /// over and makes the replica: the job done once, A's partial file gone, the digest right.
     @Test func aWorkerKilledOnOneHostIsFinishedByAnother() throws {
-        let gallery = try MultiHostGallery(store: try MultiHostServer.newDatabase())
+        let gallery = try MultiHostGallery.onNewDatabase()
         guard let os = try gallery.qemuDisk("os.vhd", pattern: 0x43) else { return }
         let created = try gallery.startCreate("1.0.0", os: os, regions: ["westus"], host: "publisher", ["--no-wait"]).wait(atMost: 60)
         #expect(created.status == 0, "\(created.stderr)")

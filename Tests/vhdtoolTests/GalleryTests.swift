@@ -3,19 +3,49 @@ import TestSupport
 import Testing
 
 /// A temporary store with three regions (folders), driven through the vhdtool command line.
+/// The catalog is on the engine `VHDTOOL_TEST_GALLERY_ENGINE` names (``GalleryTestEngine``):
+/// a store folder in the fixture's folder, or a new database on the PostgreSQL test server,
+/// dropped when the fixture ends.
 final class GalleryFixture {
     let folder: TemporaryFolder
-    /// The `--store` of the fixture's commands: a store folder in the test's folder. The hook
-    /// for other catalog engines (ImageGalleryTests' `CatalogEngines` is the library's): with
-    /// VHDTOOL_TEST_POSTGRES set, the PostgreSQL branch makes this a new database's URL.
-    var store: String { folder.file("store") }
+    /// The `--store` of the fixture's commands: the store folder `store` in ``folder``, or the
+    /// URL of the fixture's own PostgreSQL database.
+    let store: String
+    /// The catalog engine of ``store``.
+    let engine: GalleryTestEngine
 
     init(regions: [String] = ["westus", "eastus", "northeu"]) throws {
         folder = try TemporaryFolder()
+        engine = try GalleryTestEngine.current()
+        switch engine {
+        case .sqlite: store = folder.file("store")
+        case .postgres: store = try GalleryTestServer.newDatabase()
+        }
         for region in regions {
             let added = try run(["region", "add", region, folder.file("regions/" + region)])
             #expect(added.status == 0, "\(added.stderr)")
         }
+    }
+
+    deinit {
+        // Background commands are waited for or killed before the test ends, so nothing else
+        // uses the database by now (FORCE closes what a failed test left open).
+        if engine == .postgres { try? GalleryTestServer.dropDatabase(store) }
+    }
+
+    /// Runs one SQL statement on the fixture's catalog, as a user with the catalog's own tool
+    /// would (sqlite3 on catalog.sqlite, psql on the database): to damage it on purpose. False
+    /// when the tool is not installed.
+    func editCatalog(_ statement: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Bool {
+        switch engine {
+        case .sqlite:
+            guard let sqlite = ExternalTool.find("sqlite3") else { return false }
+            let edited = try ExternalTool.run(sqlite, [store + "/catalog.sqlite", statement])
+            #expect(edited.status == 0, "\(statement): \(edited.stderr)", sourceLocation: sourceLocation)
+        case .postgres:
+            try GalleryTestServer.psql(store, statement)
+        }
+        return true
     }
 
     func run(_ arguments: [String]) throws -> ExternalTool.Output {
@@ -111,6 +141,28 @@ struct GalleryTests {
         try gallery.ok(["version", "delete", "1.0.0", "--gallery", "g", "--definition", "ubuntu"])
         #expect(gallery.files(under: gallery.region("westus")).isEmpty)
         try gallery.ok(["region", "remove", "westus"])
+    }
+
+    /// A `--store` URL that cannot be read is a command line to correct (64), as a bad option
+    /// is, on `vhdtool` and on `vhdtool-gallery` alike, and so is one in `VHDTOOL_STORE`; the
+    /// message says which part is wrong and never repeats the password.
+    @Test func aMalformedStoreURLIsAUsageError() throws {
+        let vhdtool = try #require(ExternalTool.vhdtool, "vhdtool is not built")
+        let gallery = URL(fileURLWithPath: vhdtool).deletingLastPathComponent().appendingPathComponent("vhdtool-gallery").path
+        let malformed = [
+            ("postgres://u:secret@localhost:99999/db", "has the port '99999', which is not a number from 1 to 65535"),
+            ("postgres://u:secret@localhost:5432/db?sslmode=verify-full", "has sslmode 'verify-full'"),
+            ("postgresql://u:secret@localhost", "names no database"),
+        ]
+        for program in [vhdtool, gallery] {
+            for (url, message) in malformed {
+                let output = try ExternalTool.run(program, ["gallery", "list", "--store", url])
+                #expect(output.status == 64, "\(program) \(url) exited \(output.status): \(output.stderr)")
+                #expect(output.stderr.contains(message) && !output.stderr.contains("secret"), "\(output.stderr)")
+            }
+        }
+        let fromEnvironment = try BackgroundCommand(["gallery", "list"], environment: ["VHDTOOL_STORE": malformed[0].0]).wait()
+        #expect(fromEnvironment.status == 64 && fromEnvironment.stderr.contains(malformed[0].1), "\(fromEnvironment.stderr)")
     }
 
     @Test func galleryNamesAndLifecycle() throws {
