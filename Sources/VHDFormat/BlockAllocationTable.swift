@@ -72,10 +72,23 @@ public struct BlockAllocationTable: Hashable, Sendable {
     public init(storedEntries stored: consuming [UInt32], forEachAllocated allocated: (_ index: Int, _ entry: UInt32) -> Void) {
         stored.withUnsafeMutableBufferPointer { words in
             // All ones read the same in both byte orders, so empty entries need no swap, and
-            // runs of them (most of a large, young disk's table) are passed over 8 at a time.
+            // runs of them (most of a large, young disk's table) are passed over 64 at a time:
+            // eight 8-entry groups ANDed together are all ones only if every entry is, which
+            // costs one comparison where eight took eight (the table of a 1 TiB disk is 2 MiB).
             let emptyGroup = SIMD8<UInt32>(repeating: Self.unallocated)
             var index = 0
             while index < words.count {
+                if index + 64 <= words.count {
+                    let run = UnsafeRawPointer(words.baseAddress! + index)
+                    var all = run.loadUnaligned(as: SIMD8<UInt32>.self)
+                    for group in 1..<8 {
+                        all &= run.loadUnaligned(fromByteOffset: 32 * group, as: SIMD8<UInt32>.self)
+                    }
+                    if all == emptyGroup {
+                        index += 64
+                        continue
+                    }
+                }
                 if index + 8 <= words.count,
                    UnsafeRawPointer(words.baseAddress! + index).loadUnaligned(as: SIMD8<UInt32>.self) == emptyGroup
                 {
