@@ -43,16 +43,12 @@ extension VersionCommand.Create: GalleryCommandImplementation {
             request.osState = osState?.value
             request.allowRaw = raw
             request.leaveReplicationToWorkers = noWait
-            let display = RegionProgress(quiet: publishing.quiet)
-            let details = try store.run { store in
+            try replicating(store, output, quiet: publishing.quiet) { store, display in
                 try store.createVersion(
                     request, gallery: place.definition.gallery, definition: place.definition.definition,
                     warn: { Terminal.standardError("Warning: \(GalleryWording.sentence(for: $0))\n") }, progress: display.update,
                     isCancelled: { Interruption.isRequested })
             }
-            display.finish()
-            try output.print(AzureShape.VersionJSON(details)) { versionText($0) }
-            try failIfReplicationFailed(details)
         }
     }
 
@@ -128,8 +124,7 @@ extension VersionCommand.Update: GalleryCommandImplementation {
             update.regionExcludeFromLatest = try publishing.parsedRegionFlags()
             if let value = publishing.endOfLifeDate { update.endOfLifeDate = .some(value.isEmpty ? nil : value) }
             let newTags = try NameRules.parseTags(publishing.tags)
-            let display = RegionProgress(quiet: publishing.quiet)
-            let details = try store.run { store in
+            try replicating(store, output, quiet: publishing.quiet) { store, display in
                 if clearTags || !newTags.isEmpty {
                     let current = try store.version(place.version, gallery: place.definition.gallery, definition: place.definition.definition)
                     update.tags = (clearTags ? [:] : current.version.tags).merging(newTags) { $1 }
@@ -138,9 +133,6 @@ extension VersionCommand.Update: GalleryCommandImplementation {
                     place.version, gallery: place.definition.gallery, definition: place.definition.definition, update,
                     progress: display.update, isCancelled: { Interruption.isRequested }, wait: wait)
             }
-            display.finish()
-            try output.print(AzureShape.VersionJSON(details)) { versionText($0) }
-            try failIfReplicationFailed(details)
         }
     }
 }
@@ -160,15 +152,11 @@ extension VersionCommand.Replicate: GalleryCommandImplementation {
         Interruption.install()
         try galleryCommand {
             guard let version, let gallery, let definition else { return try runWorker() }
-            let display = RegionProgress(quiet: quiet)
-            let details = try store.run { store in
+            try replicating(store, output, quiet: quiet) { store, display in
                 try store.replicate(
                     gallery: gallery, definition: definition, version: version,
                     progress: display.update, isCancelled: { Interruption.isRequested }, wait: wait)
             }
-            display.finish()
-            try output.print(AzureShape.VersionJSON(details)) { versionText($0) }
-            try failIfReplicationFailed(details)
         }
     }
 }
@@ -183,6 +171,19 @@ extension VersionCommand.Cost: GalleryCommandImplementation {
             try output.print(CostReport(details: details, cost: cost)) { $0.text }
         }
     }
+}
+
+/// What `version create`, `update` and `replicate` share: `body` runs on the store with the
+/// replication progress drawn on stderr, then the version is printed, and the command exits 5
+/// when a region failed.
+private func replicating(
+    _ store: StoreOptions, _ output: OutputOptions, quiet: Bool, _ body: (GalleryStore, RegionProgress) throws -> VersionDetails
+) throws {
+    let display = RegionProgress(quiet: quiet)
+    let details = try store.run { try body($0, display) }
+    display.finish()
+    try output.print(AzureShape.VersionJSON(details)) { versionText($0) }
+    try failIfReplicationFailed(details)
 }
 
 /// Exit 5 when a region of the version failed.
